@@ -1,0 +1,167 @@
+# Image URL to use all building/pushing image targets
+IMG ?= ghcr.io/toolregistry/mcp-registry-operator:latest
+
+# Get the currently used golang install path (in GOPATH/bin, unless GOBIN is set)
+ifeq (,$(shell go env GOBIN))
+GOBIN=$(shell go env GOPATH)/bin
+else
+GOBIN=$(shell go env GOBIN)
+endif
+
+# CONTAINER_TOOL defines the container tool to be used for building images.
+CONTAINER_TOOL ?= docker
+
+# Setting SHELL to bash allows bash commands to be executed by recipes.
+# Options are set to exit when a recipe line exits non-zero or a piped command fails.
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate ClusterRole and CustomResourceDefinition objects.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/...;./internal/...;./cmd/..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: controller-gen ## Generate code containing DeepCopy, DeepCopyInto, and DeepCopyObject method implementations.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run go fmt against code.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet against code.
+	go vet ./...
+
+.PHONY: verify
+verify: manifests generate fmt ## Fail when generated code, CRDs, RBAC or formatting differ from what is committed.
+	@changed=$$(git status --porcelain -- api config cmd internal test hack go.mod go.sum); \
+	if [ -n "$$changed" ]; then \
+		echo "Generated or formatted files differ from the commit; run 'make manifests generate fmt' and commit:"; \
+		echo "$$changed"; git --no-pager diff --stat -- api config cmd internal test hack; exit 1; \
+	fi
+
+.PHONY: test
+test: manifests generate fmt vet setup-envtest ## Run unit and envtest tests against the control plane built from source.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+
+##@ Build
+
+.PHONY: build
+build: manifests generate fmt vet ## Build manager binary.
+	go build -o bin/manager ./cmd
+
+.PHONY: run
+run: manifests generate fmt vet setup-envtest ## Run the operator on an embedded local control plane (USE_EXISTING_CLUSTER=true: on the current kubeconfig).
+	go build -o bin/manager ./cmd
+	go run ./hack/localcluster --assets "$(ENVTEST_ASSETS)" --crds config/crd/bases --dir "$(LOCALBIN)/local-cluster" \
+		--use-existing-cluster="$(USE_EXISTING_CLUSTER)" -- bin/manager $(RUN_ARGS)
+
+# USE_EXISTING_CLUSTER=true makes 'make run' install the CRDs into, and run against, the cluster of
+# the current kubeconfig instead of starting a local control plane.
+USE_EXISTING_CLUSTER ?= false
+# RUN_ARGS are extra flags passed to the manager by 'make run', e.g. RUN_ARGS="--zap-log-level=debug".
+RUN_ARGS ?=
+
+# The image cannot be built on machines without a container engine; the Dockerfile is kept correct by construction.
+.PHONY: docker-build
+docker-build: ## Build docker image with the manager.
+	$(CONTAINER_TOOL) build -t ${IMG} .
+
+.PHONY: docker-push
+docker-push: ## Push docker image with the manager.
+	$(CONTAINER_TOOL) push ${IMG}
+
+.PHONY: build-installer
+build-installer: manifests generate kustomize ## Generate a consolidated YAML with CRDs and deployment in dist/install.yaml.
+	mkdir -p dist
+	rm -rf "$(LOCALBIN)/installer" && mkdir -p "$(LOCALBIN)/installer" && cp -r config "$(LOCALBIN)/installer/"
+	cd "$(LOCALBIN)/installer/config/manager" && $(KUSTOMIZE) edit set image controller=${IMG}
+	$(KUSTOMIZE) build "$(LOCALBIN)/installer/config/default" > dist/install.yaml
+
+##@ Deployment
+
+ifndef ignore-not-found
+  ignore-not-found = false
+endif
+
+.PHONY: install
+install: manifests kustomize ## Install CRDs into the K8s cluster specified in ~/.kube/config.
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) apply --server-side -f -
+
+.PHONY: uninstall
+uninstall: manifests kustomize ## Uninstall CRDs from the K8s cluster specified in ~/.kube/config. Call with ignore-not-found=true to ignore resource not found errors during deletion.
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+
+.PHONY: deploy
+deploy: manifests kustomize ## Deploy controller to the K8s cluster specified in ~/.kube/config.
+	rm -rf "$(LOCALBIN)/installer" && mkdir -p "$(LOCALBIN)/installer" && cp -r config "$(LOCALBIN)/installer/"
+	cd "$(LOCALBIN)/installer/config/manager" && $(KUSTOMIZE) edit set image controller=${IMG}
+	$(KUSTOMIZE) build "$(LOCALBIN)/installer/config/default" | $(KUBECTL) apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: kustomize ## Undeploy controller from the K8s cluster specified in ~/.kube/config. Call with ignore-not-found=true to ignore resource not found errors during deletion.
+	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+
+##@ Dependencies
+
+## Location to install dependencies to
+LOCALBIN ?= $(shell pwd)/bin
+$(LOCALBIN):
+	mkdir -p $(LOCALBIN)
+
+## Kubernetes version of the local control plane; keep it in step with hack/controlplane/go.mod.
+K8S_VERSION ?= 1.37.1
+GOOS ?= $(shell go env GOOS)
+GOARCH ?= $(shell go env GOARCH)
+## Same layout as setup-envtest, so KUBEBUILDER_ASSETS and IDE fallbacks find the binaries.
+ENVTEST_ASSETS ?= $(LOCALBIN)/k8s/$(K8S_VERSION)-$(GOOS)-$(GOARCH)
+
+## Tool Binaries
+KUBECTL ?= $(ENVTEST_ASSETS)/kubectl
+KUSTOMIZE ?= $(LOCALBIN)/kustomize
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+
+## Tool Versions
+KUSTOMIZE_VERSION ?= v5.8.3
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+
+.PHONY: kustomize
+kustomize: $(KUSTOMIZE) ## Build kustomize locally if necessary.
+$(KUSTOMIZE): $(LOCALBIN)
+	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Build controller-gen locally if necessary.
+$(CONTROLLER_GEN): $(LOCALBIN)
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+.PHONY: setup-envtest
+setup-envtest: ## Build etcd, kube-apiserver, kube-controller-manager and kubectl from source into bin/k8s/ (skipped when current).
+	@hack/controlplane/build.sh "$(ENVTEST_ASSETS)" "$(K8S_VERSION)"
+
+# go-install-tool will 'go install' any package with custom target and name of binary, if it doesn't exist
+# $1 - target path with name of binary
+# $2 - package url which can be installed
+# $3 - specific version of package
+define go-install-tool
+@[ -f "$(1)-$(3)" ] && [ "$$(readlink -- "$(1)" 2>/dev/null)" = "$(1)-$(3)" ] || { \
+set -e; \
+package=$(2)@$(3) ;\
+echo "Building $${package}" ;\
+rm -f $(1) || true ;\
+GOBIN=$(LOCALBIN) go install $${package} ;\
+mv $(1) $(1)-$(3) ;\
+} ;\
+ln -sf $(1)-$(3) $(1)
+endef

@@ -1,0 +1,394 @@
+/*
+Copyright 2026 The mcp-registry-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Transport is the MCP transport used to reach a server.
+// +kubebuilder:validation:Enum=StreamableHTTP;SSE
+type Transport string
+
+const (
+	// TransportStreamableHTTP is the Streamable HTTP transport (MCP 2025-03-26 and later).
+	TransportStreamableHTTP Transport = "StreamableHTTP"
+	// TransportSSE is the older HTTP+SSE transport (MCP 2024-11-05).
+	TransportSSE Transport = "SSE"
+)
+
+// AuthType selects how the operator authenticates to an MCP server.
+// +kubebuilder:validation:Enum=None;Bearer
+type AuthType string
+
+const (
+	// AuthNone sends no credentials.
+	AuthNone AuthType = "None"
+	// AuthBearer sends `Authorization: Bearer <token>`, the token read from a Secret the user owns.
+	AuthBearer AuthType = "Bearer"
+)
+
+// DeletionPolicy says what deleting an MCPServer does to the objects it owns.
+// +kubebuilder:validation:Enum=Delete;Orphan
+type DeletionPolicy string
+
+const (
+	// DeletionPolicyDelete cascades: the delete waits while any tool is in use, then removes the
+	// server's MCPTools and the Secrets it owns.
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+	// DeletionPolicyOrphan keeps MCPTools and owned Secrets, drops their ownerReferences, and never blocks.
+	DeletionPolicyOrphan DeletionPolicy = "Orphan"
+)
+
+// ConsumerNamespaces selects which namespaces' consumers count for a server.
+// +kubebuilder:validation:Enum=Same;All;Selector
+type ConsumerNamespaces string
+
+const (
+	// ConsumerNamespacesSame counts consumers in the server's own namespace only.
+	ConsumerNamespacesSame ConsumerNamespaces = "Same"
+	// ConsumerNamespacesAll counts consumers in every namespace.
+	ConsumerNamespacesAll ConsumerNamespaces = "All"
+	// ConsumerNamespacesSelector counts consumers in the server's namespace and in namespaces
+	// matching consumers.namespaceSelector.
+	ConsumerNamespacesSelector ConsumerNamespaces = "Selector"
+)
+
+// SecretKeyReference names one key of a Secret in the MCPServer's namespace.
+type SecretKeyReference struct {
+	// name of the Secret, in the same namespace as the MCPServer.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="must be a valid Secret name: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+	Name string `json:"name"`
+
+	// key within the Secret's data.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[-._a-zA-Z0-9]+$')",message="must be a valid Secret key: letters, digits, '-', '_' and '.'"
+	Key string `json:"key"`
+}
+
+// BearerAuth configures bearer-token authentication.
+type BearerAuth struct {
+	// secretRef names the Secret key holding the token. The Secret belongs to you: the operator only
+	// reads it and never deletes it, not even when the MCPServer is deleted.
+	// +required
+	SecretRef SecretKeyReference `json:"secretRef"`
+}
+
+// MCPServerAuth configures how the operator authenticates to the MCP server.
+// +kubebuilder:validation:XValidation:rule="!has(self.type) || self.type != 'Bearer' || has(self.bearer)",message="auth.bearer is required when auth.type is Bearer"
+// +kubebuilder:validation:XValidation:rule="!has(self.bearer) || (has(self.type) && self.type == 'Bearer')",message="auth.bearer may only be set when auth.type is Bearer"
+type MCPServerAuth struct {
+	// type of authentication: None (the default) or Bearer.
+	// +optional
+	// +kubebuilder:default=None
+	Type AuthType `json:"type,omitempty"`
+
+	// bearer configures bearer-token authentication; required when type is Bearer.
+	// +optional
+	Bearer *BearerAuth `json:"bearer,omitempty"`
+}
+
+// MCPServerTLS configures TLS for https endpoints.
+// +kubebuilder:validation:XValidation:rule="!(has(self.caSecretRef) && has(self.insecureSkipVerify) && self.insecureSkipVerify)",message="set either tls.caSecretRef or tls.insecureSkipVerify, not both: a CA bundle is never consulted when verification is skipped"
+type MCPServerTLS struct {
+	// caSecretRef names a Secret key holding PEM-encoded CA certificates used, instead of the system
+	// roots, to verify the server's certificate.
+	// +optional
+	CASecretRef *SecretKeyReference `json:"caSecretRef,omitempty"`
+
+	// insecureSkipVerify disables verification of the server's certificate. Use it only for testing.
+	// +optional
+	InsecureSkipVerify *bool `json:"insecureSkipVerify,omitempty"`
+}
+
+// ToolOverride changes how one discovered tool is published.
+// +kubebuilder:validation:XValidation:rule="has(self.alias) || has(self.description) || has(self.enabled)",message="an override must set at least one of alias, description or enabled"
+type ToolOverride struct {
+	// name is the tool's exact MCP name, as the server lists it (not an alias).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	Name string `json:"name"`
+
+	// alias is the name agents should use for the tool. It follows MCP's tool-name rules: 1 to 128
+	// letters, digits, '_', '-' and '.'.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_.-]+$')",message="alias may contain only letters, digits, '_', '-' and '.'"
+	Alias *string `json:"alias,omitempty"`
+
+	// description replaces the description the server reports.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Description *string `json:"description,omitempty"`
+
+	// enabled, when false, publishes the tool as disabled (its MCPTool is kept, Ready=False).
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// ToolsSpec filters and adjusts the tools materialised as MCPTools.
+type ToolsSpec struct {
+	// include lists glob patterns (`*`, `?`, `[...]`, as in Go's path.Match) over MCP tool names.
+	// When set, only tools matching at least one pattern are materialised.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=128
+	Include []string `json:"include,omitempty"`
+
+	// exclude lists glob patterns over MCP tool names; a tool matching any of them is not
+	// materialised, even when it matches include.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=128
+	Exclude []string `json:"exclude,omitempty"`
+
+	// overrides adjust individual tools, keyed by their MCP name.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=128
+	// +kubebuilder:validation:XValidation:rule="self.all(o, !has(o.alias) || self.filter(p, has(p.alias) && p.alias == o.alias).size() == 1)",message="each alias may be used by only one override"
+	Overrides []ToolOverride `json:"overrides,omitempty"`
+}
+
+// ConsumerPolicy says which namespaces' consumers count for this server.
+// +kubebuilder:validation:XValidation:rule="!has(self.namespaceSelector) || (has(self.namespaces) && self.namespaces == 'Selector')",message="consumers.namespaceSelector may only be set when consumers.namespaces is Selector"
+// +kubebuilder:validation:XValidation:rule="!has(self.namespaces) || self.namespaces != 'Selector' || has(self.namespaceSelector)",message="consumers.namespaceSelector is required when consumers.namespaces is Selector"
+type ConsumerPolicy struct {
+	// namespaces is Same (the default: only consumers in this server's namespace count), All, or
+	// Selector (this namespace plus those matching namespaceSelector). References from other
+	// namespaces never block deletion and get a Warning Event on the consumer.
+	// +optional
+	// +kubebuilder:default=Same
+	Namespaces ConsumerNamespaces `json:"namespaces,omitempty"`
+
+	// namespaceSelector selects the namespaces whose consumers count; only with namespaces: Selector.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+}
+
+// MCPServerSpec is the desired state of an MCPServer.
+// +kubebuilder:validation:XValidation:rule="!has(self.tls) || self.url.lowerAscii().startsWith('https://')",message="tls may only be set for https URLs"
+// +kubebuilder:validation:XValidation:rule="!has(self.timeout) || !has(self.syncInterval) || !self.timeout.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') || !self.syncInterval.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') || duration(self.timeout) <= duration(self.syncInterval)",message="timeout must not exceed syncInterval"
+type MCPServerSpec struct {
+	// url is the http or https URL of the MCP endpoint, e.g. https://mcp.example.com/mcp.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="url must be an absolute http:// or https:// URL with a host"
+	URL string `json:"url"`
+
+	// transport is StreamableHTTP (the default) or SSE.
+	// +optional
+	// +kubebuilder:default=StreamableHTTP
+	Transport Transport `json:"transport,omitempty"`
+
+	// description is free text for people browsing the registry.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Description string `json:"description,omitempty"`
+
+	// auth configures how the operator authenticates to the server. Absent means no authentication.
+	// +optional
+	Auth *MCPServerAuth `json:"auth,omitempty"`
+
+	// tls configures certificate verification for https URLs.
+	// +optional
+	TLS *MCPServerTLS `json:"tls,omitempty"`
+
+	// syncInterval is how often the server's tools are listed again, e.g. 5m (the default). At least
+	// 10s and at most 24h. A change to the spec syncs at once.
+	// +optional
+	// +kubebuilder:default="5m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$')",message="syncInterval must be a duration such as 30s, 5m or 1h"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') || (duration(self) >= duration('10s') && duration(self) <= duration('24h'))",message="syncInterval must be between 10s and 24h"
+	SyncInterval *metav1.Duration `json:"syncInterval,omitempty"`
+
+	// timeout bounds every call to the server (connect, initialize, each list page), e.g. 30s (the
+	// default). At least 1s and at most 5m, and not longer than syncInterval.
+	// +optional
+	// +kubebuilder:default="30s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$')",message="timeout must be a duration such as 10s or 1m"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') || (duration(self) >= duration('1s') && duration(self) <= duration('5m'))",message="timeout must be between 1s and 5m"
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// suspend, when true, stops syncing: the server is not contacted and every MCPTool is kept but
+	// marked unavailable. Suspend a server before deleting it to see who notices.
+	// +optional
+	Suspend *bool `json:"suspend,omitempty"`
+
+	// tools filters and adjusts the tools materialised as MCPTools.
+	// +optional
+	Tools *ToolsSpec `json:"tools,omitempty"`
+
+	// deletionPolicy is Delete (the default: wait while any tool is in use, then remove the
+	// server's MCPTools and owned Secrets) or Orphan (keep them, drop ownership, never block).
+	// `kubectl delete --cascade=orphan` behaves like Orphan.
+	// +optional
+	// +kubebuilder:default=Delete
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// consumers says which namespaces' consumers count for this server (default: its own namespace).
+	// +optional
+	Consumers *ConsumerPolicy `json:"consumers,omitempty"`
+}
+
+// ServerInfo is what the MCP server reported about itself during initialize.
+type ServerInfo struct {
+	// name the server reported.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Name string `json:"name,omitempty"`
+
+	// version the server reported.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Version string `json:"version,omitempty"`
+
+	// protocolVersion is the MCP protocol version negotiated with the server, e.g. 2025-06-18.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	ProtocolVersion string `json:"protocolVersion,omitempty"`
+}
+
+// ConsumerReference identifies an object that references a server or tool.
+type ConsumerReference struct {
+	// apiVersion of the consumer, e.g. apps/v1.
+	// +required
+	// +kubebuilder:validation:MaxLength=317
+	APIVersion string `json:"apiVersion"`
+
+	// kind of the consumer, e.g. Deployment.
+	// +required
+	// +kubebuilder:validation:MaxLength=63
+	Kind string `json:"kind"`
+
+	// namespace of the consumer.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace,omitempty"`
+
+	// name of the consumer.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}
+
+// MCPServerStatus is the observed state of an MCPServer.
+type MCPServerStatus struct {
+	// observedGeneration is the generation last reconciled successfully; -1 until the first success.
+	// +optional
+	// +kubebuilder:default=-1
+	ObservedGeneration int64 `json:"observedGeneration"`
+
+	// conditions: Ready, Reconciling, Stalled, InUse and, while deleting, DeletionBlocked.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=8
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// serverInfo is what the server reported about itself at the last successful sync.
+	// +optional
+	ServerInfo *ServerInfo `json:"serverInfo,omitempty"`
+
+	// toolCount is the number of MCPTools materialised for this server.
+	// +optional
+	ToolCount int32 `json:"toolCount,omitempty"`
+
+	// promptCount is the number of prompts the server offered at the last successful sync.
+	// +optional
+	PromptCount int32 `json:"promptCount,omitempty"`
+
+	// consumerCount is the number of counting consumers of this server or any of its tools.
+	// +optional
+	ConsumerCount int32 `json:"consumerCount,omitempty"`
+
+	// consumers is a sample of the counting consumers, sorted, at most 10; consumerCount has the total.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=10
+	Consumers []ConsumerReference `json:"consumers,omitempty"`
+
+	// lastSyncTime is when the operator last tried to sync with the server.
+	// +optional
+	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+
+	// lastSuccessfulSyncTime is when a sync last succeeded.
+	// +optional
+	LastSuccessfulSyncTime *metav1.Time `json:"lastSuccessfulSyncTime,omitempty"`
+
+	// lastSyncError is the error of the last failed sync, cleared by a successful one. It never
+	// contains credentials.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	LastSyncError string `json:"lastSyncError,omitempty"`
+}
+
+// MCPServer is a remote Model Context Protocol server. The operator lists its tools and keeps one
+// MCPTool per tool; deleting it waits while any tool is used by a workload, then cascades.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:path=mcpservers,singular=mcpserver,shortName=mcps,categories=mcp,scope=Namespaced
+// +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.spec.url`
+// +kubebuilder:printcolumn:name="Tools",type=integer,JSONPath=`.status.toolCount`
+// +kubebuilder:printcolumn:name="Consumers",type=integer,JSONPath=`.status.consumerCount`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type MCPServer struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the desired state of the MCPServer.
+	// +required
+	Spec MCPServerSpec `json:"spec"`
+
+	// status is the observed state of the MCPServer.
+	// +optional
+	// +kubebuilder:default={}
+	Status MCPServerStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// MCPServerList contains a list of MCPServer.
+type MCPServerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []MCPServer `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&MCPServer{}, &MCPServerList{})
+}

@@ -1,0 +1,81 @@
+/*
+Copyright 2026 The mcp-registry-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package utils holds helpers shared by the envtest suites and the e2e harness.
+package utils
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// RepoRoot returns the repository root: the nearest parent of the working directory holding go.mod
+// with a PROJECT file beside it, so tests work from any package directory.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("cannot find repository root: %w", err)
+	}
+	for {
+		if fileExists(filepath.Join(dir, "go.mod")) && fileExists(filepath.Join(dir, "PROJECT")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("cannot find repository root: no parent directory holds go.mod and PROJECT")
+		}
+		dir = parent
+	}
+}
+
+// BinaryAssetsDir returns the directory holding etcd and kube-apiserver for envtest:
+// KUBEBUILDER_ASSETS when set, or else a bin/k8s/<version>-<os>-<arch> directory that
+// `make setup-envtest` built, so tests also run from an IDE. It fails with the command to run when
+// neither exists.
+func BinaryAssetsDir() (string, error) {
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		return dir, nil
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	candidates, _ := filepath.Glob(filepath.Join(root, "bin", "k8s", "*"))
+	sort.Sort(sort.Reverse(sort.StringSlice(candidates)))
+	for _, dir := range candidates {
+		if fileExists(filepath.Join(dir, "kube-apiserver")) && fileExists(filepath.Join(dir, "etcd")) {
+			return dir, nil
+		}
+	}
+	return "", errors.New("no control-plane binaries: set KUBEBUILDER_ASSETS or run 'make setup-envtest'")
+}
+
+// CRDDir returns config/crd/bases of the repository.
+func CRDDir() (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "config", "crd", "bases"), nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
