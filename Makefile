@@ -64,8 +64,9 @@ build: manifests generate fmt vet ## Build manager binary.
 .PHONY: run
 run: manifests generate fmt vet setup-envtest ## Run the operator on an embedded local control plane (USE_EXISTING_CLUSTER=true: on the current kubeconfig).
 	go build -o bin/manager ./cmd
-	go run ./hack/localcluster --assets "$(ENVTEST_ASSETS)" --crds config/crd/bases --dir "$(LOCALBIN)/local-cluster" \
-		--use-existing-cluster="$(USE_EXISTING_CLUSTER)" -- bin/manager $(RUN_ARGS)
+	go build -o bin/localcluster ./hack/localcluster
+	bin/localcluster --assets "$(ENVTEST_ASSETS)" --crds config/crd/bases --dir "$(LOCALBIN)/local-cluster" \
+		--use-existing-cluster="$(USE_EXISTING_CLUSTER)" -- bin/manager --health-probe-bind-address=127.0.0.1:8081 $(RUN_ARGS)
 
 # USE_EXISTING_CLUSTER=true makes 'make run' install the CRDs into, and run against, the cluster of
 # the current kubeconfig instead of starting a local control plane.

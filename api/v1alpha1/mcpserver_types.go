@@ -25,7 +25,8 @@ import (
 type Transport string
 
 const (
-	// TransportStreamableHTTP is the Streamable HTTP transport (MCP 2025-03-26 and later).
+	// TransportStreamableHTTP is the Streamable HTTP transport (MCP 2025-03-26 and
+	// later).
 	TransportStreamableHTTP Transport = "StreamableHTTP"
 	// TransportSSE is the older HTTP+SSE transport (MCP 2024-11-05).
 	TransportSSE Transport = "SSE"
@@ -38,7 +39,8 @@ type AuthType string
 const (
 	// AuthNone sends no credentials.
 	AuthNone AuthType = "None"
-	// AuthBearer sends `Authorization: Bearer <token>`, the token read from a Secret the user owns.
+	// AuthBearer sends `Authorization: Bearer <token>`, the token read from a
+	// Secret the user owns.
 	AuthBearer AuthType = "Bearer"
 )
 
@@ -47,10 +49,11 @@ const (
 type DeletionPolicy string
 
 const (
-	// DeletionPolicyDelete cascades: the delete waits while any tool is in use, then removes the
-	// server's MCPTools and the Secrets it owns.
+	// DeletionPolicyDelete cascades: the delete waits while any tool is in use,
+	// then removes the server's MCPTools and the Secrets it owns.
 	DeletionPolicyDelete DeletionPolicy = "Delete"
-	// DeletionPolicyOrphan keeps MCPTools and owned Secrets, drops their ownerReferences, and never blocks.
+	// DeletionPolicyOrphan keeps MCPTools and owned Secrets, drops their
+	// ownerReferences, and never blocks.
 	DeletionPolicyOrphan DeletionPolicy = "Orphan"
 )
 
@@ -63,8 +66,8 @@ const (
 	ConsumerNamespacesSame ConsumerNamespaces = "Same"
 	// ConsumerNamespacesAll counts consumers in every namespace.
 	ConsumerNamespacesAll ConsumerNamespaces = "All"
-	// ConsumerNamespacesSelector counts consumers in the server's namespace and in namespaces
-	// matching consumers.namespaceSelector.
+	// ConsumerNamespacesSelector counts consumers in the server's namespace and in
+	// namespaces matching consumers.namespaceSelector.
 	ConsumerNamespacesSelector ConsumerNamespaces = "Selector"
 )
 
@@ -87,8 +90,9 @@ type SecretKeyReference struct {
 
 // BearerAuth configures bearer-token authentication.
 type BearerAuth struct {
-	// secretRef names the Secret key holding the token. The Secret belongs to you: the operator only
-	// reads it and never deletes it, not even when the MCPServer is deleted.
+	// secretRef names the Secret key holding the token. The Secret belongs to you:
+	// the operator only reads it and never deletes it, not even when the MCPServer
+	// is deleted.
 	// +required
 	SecretRef SecretKeyReference `json:"secretRef"`
 }
@@ -110,12 +114,13 @@ type MCPServerAuth struct {
 // MCPServerTLS configures TLS for https endpoints.
 // +kubebuilder:validation:XValidation:rule="!(has(self.caSecretRef) && has(self.insecureSkipVerify) && self.insecureSkipVerify)",message="set either tls.caSecretRef or tls.insecureSkipVerify, not both: a CA bundle is never consulted when verification is skipped"
 type MCPServerTLS struct {
-	// caSecretRef names a Secret key holding PEM-encoded CA certificates used, instead of the system
-	// roots, to verify the server's certificate.
+	// caSecretRef names a Secret key holding PEM-encoded CA certificates used,
+	// instead of the system roots, to verify the server's certificate.
 	// +optional
 	CASecretRef *SecretKeyReference `json:"caSecretRef,omitempty"`
 
-	// insecureSkipVerify disables verification of the server's certificate. Use it only for testing.
+	// insecureSkipVerify disables verification of the server's certificate. Use it
+	// only for testing.
 	// +optional
 	InsecureSkipVerify *bool `json:"insecureSkipVerify,omitempty"`
 }
@@ -129,8 +134,8 @@ type ToolOverride struct {
 	// +kubebuilder:validation:MaxLength=128
 	Name string `json:"name"`
 
-	// alias is the name agents should use for the tool. It follows MCP's tool-name rules: 1 to 128
-	// letters, digits, '_', '-' and '.'.
+	// alias is the name agents should use for the tool. It follows MCP's tool-name
+	// rules: 1 to 128 letters, digits, '_', '-' and '.'.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
@@ -142,15 +147,17 @@ type ToolOverride struct {
 	// +kubebuilder:validation:MaxLength=4096
 	Description *string `json:"description,omitempty"`
 
-	// enabled, when false, publishes the tool as disabled (its MCPTool is kept, Ready=False).
+	// enabled, when false, publishes the tool as disabled (its MCPTool is kept,
+	// Ready=False).
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
 }
 
 // ToolsSpec filters and adjusts the tools materialised as MCPTools.
 type ToolsSpec struct {
-	// include lists glob patterns (`*`, `?`, `[...]`, as in Go's path.Match) over MCP tool names.
-	// When set, only tools matching at least one pattern are materialised.
+	// include lists glob patterns (`*`, `?`, `[...]`, as in Go's path.Match) over
+	// MCP tool names. When set, only tools matching at least one pattern are
+	// materialised.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
@@ -158,8 +165,8 @@ type ToolsSpec struct {
 	// +kubebuilder:validation:items:MaxLength=128
 	Include []string `json:"include,omitempty"`
 
-	// exclude lists glob patterns over MCP tool names; a tool matching any of them is not
-	// materialised, even when it matches include.
+	// exclude lists glob patterns over MCP tool names; a tool matching any of them
+	// is not materialised, even when it matches include.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
@@ -180,14 +187,16 @@ type ToolsSpec struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.namespaceSelector) || (has(self.namespaces) && self.namespaces == 'Selector')",message="consumers.namespaceSelector may only be set when consumers.namespaces is Selector"
 // +kubebuilder:validation:XValidation:rule="!has(self.namespaces) || self.namespaces != 'Selector' || has(self.namespaceSelector)",message="consumers.namespaceSelector is required when consumers.namespaces is Selector"
 type ConsumerPolicy struct {
-	// namespaces is Same (the default: only consumers in this server's namespace count), All, or
-	// Selector (this namespace plus those matching namespaceSelector). References from other
-	// namespaces never block deletion and get a Warning Event on the consumer.
+	// namespaces is Same (the default: only consumers in this server's namespace
+	// count), All, or Selector (this namespace plus those matching
+	// namespaceSelector). References from other namespaces never block deletion
+	// and get a Warning Event on the consumer.
 	// +optional
 	// +kubebuilder:default=Same
 	Namespaces ConsumerNamespaces `json:"namespaces,omitempty"`
 
-	// namespaceSelector selects the namespaces whose consumers count; only with namespaces: Selector.
+	// namespaceSelector selects the namespaces whose consumers count; only with
+	// namespaces: Selector.
 	// +optional
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 }
@@ -196,7 +205,8 @@ type ConsumerPolicy struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.tls) || self.url.lowerAscii().startsWith('https://')",message="tls may only be set for https URLs"
 // +kubebuilder:validation:XValidation:rule="!has(self.timeout) || !has(self.syncInterval) || !self.timeout.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') || !self.syncInterval.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') || duration(self.timeout) <= duration(self.syncInterval)",message="timeout must not exceed syncInterval"
 type MCPServerSpec struct {
-	// url is the http or https URL of the MCP endpoint, e.g. https://mcp.example.com/mcp.
+	// url is the http or https URL of the MCP endpoint, e.g.
+	// https://mcp.example.com/mcp.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
@@ -213,7 +223,8 @@ type MCPServerSpec struct {
 	// +kubebuilder:validation:MaxLength=1024
 	Description string `json:"description,omitempty"`
 
-	// auth configures how the operator authenticates to the server. Absent means no authentication.
+	// auth configures how the operator authenticates to the server. Absent means
+	// no authentication.
 	// +optional
 	Auth *MCPServerAuth `json:"auth,omitempty"`
 
@@ -221,8 +232,8 @@ type MCPServerSpec struct {
 	// +optional
 	TLS *MCPServerTLS `json:"tls,omitempty"`
 
-	// syncInterval is how often the server's tools are listed again, e.g. 5m (the default). At least
-	// 10s and at most 24h. A change to the spec syncs at once.
+	// syncInterval is how often the server's tools are listed again, e.g. 5m (the
+	// default). At least 10s and at most 24h. A change to the spec syncs at once.
 	// +optional
 	// +kubebuilder:default="5m"
 	// +kubebuilder:validation:Type=string
@@ -230,8 +241,9 @@ type MCPServerSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') || (duration(self) >= duration('10s') && duration(self) <= duration('24h'))",message="syncInterval must be between 10s and 24h"
 	SyncInterval *metav1.Duration `json:"syncInterval,omitempty"`
 
-	// timeout bounds every call to the server (connect, initialize, each list page), e.g. 30s (the
-	// default). At least 1s and at most 5m, and not longer than syncInterval.
+	// timeout bounds every call to the server (connect, initialize, each list
+	// page), e.g. 30s (the default). At least 1s and at most 5m, and not longer
+	// than syncInterval.
 	// +optional
 	// +kubebuilder:default="30s"
 	// +kubebuilder:validation:Type=string
@@ -239,8 +251,9 @@ type MCPServerSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') || (duration(self) >= duration('1s') && duration(self) <= duration('5m'))",message="timeout must be between 1s and 5m"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 
-	// suspend, when true, stops syncing: the server is not contacted and every MCPTool is kept but
-	// marked unavailable. Suspend a server before deleting it to see who notices.
+	// suspend, when true, stops syncing: the server is not contacted and every
+	// MCPTool is kept but marked unavailable. Suspend a server before deleting it
+	// to see who notices.
 	// +optional
 	Suspend *bool `json:"suspend,omitempty"`
 
@@ -248,14 +261,16 @@ type MCPServerSpec struct {
 	// +optional
 	Tools *ToolsSpec `json:"tools,omitempty"`
 
-	// deletionPolicy is Delete (the default: wait while any tool is in use, then remove the
-	// server's MCPTools and owned Secrets) or Orphan (keep them, drop ownership, never block).
-	// `kubectl delete --cascade=orphan` behaves like Orphan.
+	// deletionPolicy is Delete (the default: wait while any tool is in use, then
+	// remove the server's MCPTools and owned Secrets) or Orphan (keep them, drop
+	// ownership, never block). `kubectl delete --cascade=orphan` behaves like
+	// Orphan.
 	// +optional
 	// +kubebuilder:default=Delete
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 
-	// consumers says which namespaces' consumers count for this server (default: its own namespace).
+	// consumers says which namespaces' consumers count for this server (default:
+	// its own namespace).
 	// +optional
 	Consumers *ConsumerPolicy `json:"consumers,omitempty"`
 }
@@ -272,7 +287,8 @@ type ServerInfo struct {
 	// +kubebuilder:validation:MaxLength=256
 	Version string `json:"version,omitempty"`
 
-	// protocolVersion is the MCP protocol version negotiated with the server, e.g. 2025-06-18.
+	// protocolVersion is the MCP protocol version negotiated with the server, e.g.
+	// 2025-06-18.
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	ProtocolVersion string `json:"protocolVersion,omitempty"`
@@ -303,19 +319,22 @@ type ConsumerReference struct {
 
 // MCPServerStatus is the observed state of an MCPServer.
 type MCPServerStatus struct {
-	// observedGeneration is the generation last reconciled successfully; -1 until the first success.
+	// observedGeneration is the generation last reconciled successfully; -1 until
+	// the first success.
 	// +optional
 	// +kubebuilder:default=-1
 	ObservedGeneration int64 `json:"observedGeneration"`
 
-	// conditions: Ready, Reconciling, Stalled, InUse and, while deleting, DeletionBlocked.
+	// conditions: Ready, Reconciling, Stalled, InUse and, while deleting,
+	// DeletionBlocked.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=8
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
-	// serverInfo is what the server reported about itself at the last successful sync.
+	// serverInfo is what the server reported about itself at the last successful
+	// sync.
 	// +optional
 	ServerInfo *ServerInfo `json:"serverInfo,omitempty"`
 
@@ -323,15 +342,18 @@ type MCPServerStatus struct {
 	// +optional
 	ToolCount int32 `json:"toolCount,omitempty"`
 
-	// promptCount is the number of prompts the server offered at the last successful sync.
+	// promptCount is the number of prompts the server offered at the last
+	// successful sync.
 	// +optional
 	PromptCount int32 `json:"promptCount,omitempty"`
 
-	// consumerCount is the number of counting consumers of this server or any of its tools.
+	// consumerCount is the number of counting consumers of this server or any of
+	// its tools.
 	// +optional
 	ConsumerCount int32 `json:"consumerCount,omitempty"`
 
-	// consumers is a sample of the counting consumers, sorted, at most 10; consumerCount has the total.
+	// consumers is a sample of the counting consumers, sorted, at most 10;
+	// consumerCount has the total.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=10
@@ -345,15 +367,16 @@ type MCPServerStatus struct {
 	// +optional
 	LastSuccessfulSyncTime *metav1.Time `json:"lastSuccessfulSyncTime,omitempty"`
 
-	// lastSyncError is the error of the last failed sync, cleared by a successful one. It never
-	// contains credentials.
+	// lastSyncError is the error of the last failed sync, cleared by a successful
+	// one. It never contains credentials.
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
 	LastSyncError string `json:"lastSyncError,omitempty"`
 }
 
-// MCPServer is a remote Model Context Protocol server. The operator lists its tools and keeps one
-// MCPTool per tool; deleting it waits while any tool is used by a workload, then cascades.
+// MCPServer is a remote Model Context Protocol server. The operator lists its
+// tools and keeps one MCPTool per tool; deleting it waits while any tool is
+// used by a workload, then cascades.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:path=mcpservers,singular=mcpserver,shortName=mcps,categories=mcp,scope=Namespaced

@@ -30,18 +30,20 @@ type ServerReference struct {
 	Name string `json:"name"`
 }
 
-// ToolAnnotations are the behaviour hints the MCP server declares for a tool. They are hints from
-// the server, not guarantees.
+// ToolAnnotations are the behaviour hints the MCP server declares for a tool.
+// They are hints from the server, not guarantees.
 type ToolAnnotations struct {
 	// readOnlyHint: the tool does not modify its environment.
 	// +optional
 	ReadOnlyHint *bool `json:"readOnlyHint,omitempty"`
 
-	// destructiveHint: the tool may perform destructive updates (meaningful when not read-only).
+	// destructiveHint: the tool may perform destructive updates (meaningful when
+	// not read-only).
 	// +optional
 	DestructiveHint *bool `json:"destructiveHint,omitempty"`
 
-	// idempotentHint: calling the tool again with the same arguments has no additional effect.
+	// idempotentHint: calling the tool again with the same arguments has no
+	// additional effect.
 	// +optional
 	IdempotentHint *bool `json:"idempotentHint,omitempty"`
 
@@ -50,15 +52,17 @@ type ToolAnnotations struct {
 	OpenWorldHint *bool `json:"openWorldHint,omitempty"`
 }
 
-// MCPToolSpec is one tool as discovered on its server, after the server's overrides. It is written
-// by the operator only: edits are reverted at the server's next sync.
+// MCPToolSpec is one tool as discovered on its server, after the server's
+// overrides. It is written by the operator only: edits are reverted at the
+// server's next sync.
 type MCPToolSpec struct {
 	// serverRef names the MCPServer this tool was discovered on. Immutable.
 	// +required
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="serverRef is immutable"
 	ServerRef ServerReference `json:"serverRef"`
 
-	// toolName is the tool's exact MCP name. Consumers reference tools by this name. Immutable.
+	// toolName is the tool's exact MCP name. Consumers reference tools by this
+	// name. Immutable.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
@@ -75,12 +79,14 @@ type MCPToolSpec struct {
 	// +kubebuilder:validation:MaxLength=16384
 	Description string `json:"description,omitempty"`
 
-	// inputSchema is the JSON Schema of the tool's arguments, as the server reports it.
+	// inputSchema is the JSON Schema of the tool's arguments, as the server
+	// reports it.
 	// +optional
 	// +kubebuilder:pruning:PreserveUnknownFields
 	InputSchema *apiextensionsv1.JSON `json:"inputSchema,omitempty"`
 
-	// outputSchema is the JSON Schema of the tool's structured result, if the server reports one.
+	// outputSchema is the JSON Schema of the tool's structured result, if the
+	// server reports one.
 	// +optional
 	// +kubebuilder:pruning:PreserveUnknownFields
 	OutputSchema *apiextensionsv1.JSON `json:"outputSchema,omitempty"`
@@ -89,7 +95,8 @@ type MCPToolSpec struct {
 	// +optional
 	Annotations *ToolAnnotations `json:"annotations,omitempty"`
 
-	// alias is the effective name agents should use, from the server's overrides; empty means toolName.
+	// alias is the effective name agents should use, from the server's overrides;
+	// empty means toolName.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	Alias string `json:"alias,omitempty"`
@@ -102,7 +109,8 @@ type MCPToolSpec struct {
 
 // MCPToolStatus is the observed state of an MCPTool.
 type MCPToolStatus struct {
-	// observedGeneration is the generation last reconciled; -1 until the first reconcile.
+	// observedGeneration is the generation last reconciled; -1 until the first
+	// reconcile.
 	// +optional
 	// +kubebuilder:default=-1
 	ObservedGeneration int64 `json:"observedGeneration"`
@@ -118,15 +126,16 @@ type MCPToolStatus struct {
 	// +optional
 	ConsumerCount int32 `json:"consumerCount,omitempty"`
 
-	// consumers is a sample of the counting consumers, sorted, at most 10; consumerCount has the total.
+	// consumers is a sample of the counting consumers, sorted, at most 10;
+	// consumerCount has the total.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=10
 	Consumers []ConsumerReference `json:"consumers,omitempty"`
 }
 
-// MCPTool is one tool offered by an MCPServer. The operator creates, updates and deletes MCPTools;
-// deleting one waits while workloads reference it.
+// MCPTool is one tool offered by an MCPServer. The operator creates, updates
+// and deletes MCPTools; deleting one waits while workloads reference it.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:path=mcptools,singular=mcptool,shortName=mcpt,categories=mcp,scope=Namespaced

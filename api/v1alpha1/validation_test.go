@@ -258,7 +258,9 @@ annotations: {readOnlyHint: true, openWorldHint: false}
 			spec("url: https://mcp.example.com\ntools: {overrides: [{name: echo, alias: 'say hello'}]}"),
 			"alias may contain only letters, digits, '_', '-' and '.'"),
 		Entry("description over 1024 characters",
-			func() string { return serverYAML("url: https://mcp.example.com\ndescription: " + strings.Repeat("x", 1025)) },
+			func() string {
+				return serverYAML("url: https://mcp.example.com\ndescription: " + strings.Repeat("x", 1025))
+			},
 			"spec.description: Too long: may not be more than 1024"),
 		Entry("more than 64 include patterns",
 			func() string {
