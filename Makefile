@@ -44,7 +44,9 @@ vet: ## Run go vet against code.
 	go vet ./...
 
 .PHONY: verify
-verify: manifests generate fmt ## Fail when generated code, CRDs, RBAC or formatting differ from what is committed.
+verify: manifests generate fmt ## Fail when generated code, CRDs, RBAC, go.mod or formatting differ from what is committed.
+	go mod tidy
+	cd hack/controlplane && go mod tidy
 	@changed=$$(git status --porcelain -- api config cmd internal test hack go.mod go.sum); \
 	if [ -n "$$changed" ]; then \
 		echo "Generated or formatted files differ from the commit; run 'make manifests generate fmt' and commit:"; \
@@ -134,7 +136,7 @@ KUSTOMIZE ?= $(LOCALBIN)/kustomize
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 
 ## Tool Versions
-KUSTOMIZE_VERSION ?= v5.8.3
+KUSTOMIZE_VERSION ?= v5.8.2
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 
 .PHONY: kustomize

@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	// Import all Kubernetes client auth plugins (e.g. Azure, GCP, OIDC, etc.)
 	// to ensure that exec-entrypoint and run can make use of them.
@@ -31,6 +32,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -43,6 +45,9 @@ import (
 // options are the manager's command-line flags.
 type options struct {
 	metricsAddr          string
+	metricsCertPath      string
+	metricsCertName      string
+	metricsCertKey       string
 	secureMetrics        bool
 	enableHTTP2          bool
 	probeAddr            string
@@ -57,6 +62,11 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.secureMetrics, "metrics-secure", true,
 		"If set, the metrics endpoint is served over HTTPS and requires an authenticated, authorized client. "+
 			"Use --metrics-secure=false to serve plain HTTP.")
+	fs.StringVar(&o.metricsCertPath, "metrics-cert-path", "",
+		"The directory holding the metrics server's certificate (e.g. a mounted cert-manager Secret). "+
+			"Empty: the manager serves a self-signed certificate.")
+	fs.StringVar(&o.metricsCertName, "metrics-cert-name", "tls.crt", "The certificate file name in --metrics-cert-path.")
+	fs.StringVar(&o.metricsCertKey, "metrics-cert-key", "tls.key", "The key file name in --metrics-cert-path.")
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false,
 		"If set, HTTP/2 is enabled for the metrics server (off by default: HTTP/2 Rapid Reset mitigations).")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
@@ -97,6 +107,7 @@ func run(opts options) error {
 	utilruntime.Must(mcpv1alpha1.AddToScheme(scheme))
 
 	var tlsOpts []func(*tls.Config)
+	var certWatcher *certwatcher.CertWatcher
 	if !opts.enableHTTP2 {
 		// HTTP/2 stays off unless asked for: it exposes the metrics server to the HTTP/2 Stream
 		// Cancellation and Rapid Reset CVEs (GHSA-qppj-fm5r-hxr3, GHSA-4374-p667-p6c8).
@@ -111,6 +122,20 @@ func run(opts options) error {
 		// Only authenticated clients allowed to GET /metrics (config/rbac/metrics_reader_role.yaml)
 		// may scrape; the manager checks with TokenReview and SubjectAccessReview.
 		metricsOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+
+	if opts.metricsCertPath != "" {
+		// Reload the certificate when it is renewed, without a restart.
+		watcher, err := certwatcher.New(
+			filepath.Join(opts.metricsCertPath, opts.metricsCertName),
+			filepath.Join(opts.metricsCertPath, opts.metricsCertKey))
+		if err != nil {
+			return fmt.Errorf("cannot load the metrics certificate from --metrics-cert-path %s: %w", opts.metricsCertPath, err)
+		}
+		metricsOptions.TLSOpts = append(metricsOptions.TLSOpts, func(c *tls.Config) {
+			c.GetCertificate = watcher.GetCertificate
+		})
+		certWatcher = watcher
 	}
 
 	restConfig, err := ctrl.GetConfig()
@@ -129,6 +154,12 @@ func run(opts options) error {
 	})
 	if err != nil {
 		return fmt.Errorf("cannot create the manager: %w", err)
+	}
+
+	if certWatcher != nil {
+		if err := mgr.Add(certWatcher); err != nil {
+			return fmt.Errorf("cannot watch the metrics certificate: %w", err)
+		}
 	}
 
 	consumerKinds, err := consumers.ResolveKinds(mgr.GetRESTMapper(), consumerResources)
