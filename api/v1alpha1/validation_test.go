@@ -29,6 +29,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -127,6 +128,33 @@ var _ = Describe("MCPServer and MCPTool admission", func() {
 		deployment.SetKind("Deployment")
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "triage-agent"}, deployment)).To(Succeed())
 		Expect(deployment.GetAnnotations()).To(HaveKeyWithValue(mcpv1alpha1.ToolsAnnotation, ContainSubstring("github:")))
+	})
+
+	It("serves the names, category, columns and status subresource kubectl users rely on", func() {
+		type want struct {
+			shortName string
+			columns   []string
+		}
+		for crdName, w := range map[string]want{
+			"mcpservers.mcp.toolregistry.io": {"mcps", []string{"URL", "Tools", "Consumers", "Ready", "Status", "Age"}},
+			"mcptools.mcp.toolregistry.io":   {"mcpt", []string{"Server", "Tool", "Enabled", "Consumers", "Ready", "Age"}},
+		} {
+			crd := &apiextensionsv1.CustomResourceDefinition{}
+			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: crdName}, crd)).To(Succeed())
+			Expect(crd.Spec.Scope).To(Equal(apiextensionsv1.NamespaceScoped), crdName)
+			Expect(crd.Spec.Names.ShortNames).To(Equal([]string{w.shortName}), crdName)
+			Expect(crd.Spec.Names.Categories).To(Equal([]string{"mcp"}), crdName)
+			Expect(crd.Spec.Versions).To(HaveLen(1), crdName)
+			version := crd.Spec.Versions[0]
+			Expect(version.Name).To(Equal("v1alpha1"))
+			Expect(version.Subresources).NotTo(BeNil(), crdName)
+			Expect(version.Subresources.Status).NotTo(BeNil(), crdName)
+			var columns []string
+			for _, c := range version.AdditionalPrinterColumns {
+				columns = append(columns, c.Name)
+			}
+			Expect(columns).To(Equal(w.columns), crdName)
+		}
 	})
 
 	It("applies the documented defaults, and a new object never reads as reconciled", func() {
