@@ -379,6 +379,7 @@ type MCPServerStatus struct {
 // used by a workload, then cascades.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="MCPServer names are at most 63 characters: the name is the value of the mcp.toolregistry.io/server label on the server's MCPTools"
 // +kubebuilder:resource:path=mcpservers,singular=mcpserver,shortName=mcps,categories=mcp,scope=Namespaced
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.spec.url`
 // +kubebuilder:printcolumn:name="Tools",type=integer,JSONPath=`.status.toolCount`

@@ -299,6 +299,11 @@ annotations: {readOnlyHint: true, openWorldHint: false}
 			"spec.tools.include[0]: Invalid value: \"\": spec.tools.include[0] in body should be at least 1 chars long"),
 		Entry("suspend that is not a boolean", spec("url: https://mcp.example.com\nsuspend: \"yes\""),
 			`spec.suspend: Invalid value: "string": spec.suspend in body must be of type boolean`),
+		Entry("server name too long for the server label",
+			func() string {
+				return strings.Replace(serverYAML("url: https://mcp.example.com"), "name: s", "name: "+strings.Repeat("s", 64), 1)
+			},
+			"MCPServer names are at most 63 characters"),
 		Entry("MCPTool without serverRef", func() string { return toolYAML("toolName: echo") },
 			"spec.serverRef: Required value"),
 		Entry("MCPTool with an empty toolName", func() string { return toolYAML("serverRef: {name: s}\ntoolName: ''") },
