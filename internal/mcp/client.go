@@ -1,0 +1,365 @@
+/*
+Copyright 2026 The mcp-registry-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package mcp discovers what an MCP server offers: it connects with the official Go SDK over
+// Streamable HTTP or SSE, initializes, reads every page of tools/list and prompts/list, and returns
+// tools that are valid, unique and bounded in size. Nothing a server sends can make the result
+// unbounded: the number of tools, every description and schema, and every HTTP response are capped.
+package mcp
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"time"
+	"unicode/utf8"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"k8s.io/utils/ptr"
+
+	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+)
+
+// Endpoint is where and how to reach one MCP server.
+type Endpoint struct {
+	// URL of the MCP endpoint.
+	URL string
+	// Transport is StreamableHTTP or SSE.
+	Transport mcpv1alpha1.Transport
+	// BearerToken, when set, is sent as `Authorization: Bearer <token>`. It is never logged or
+	// included in an error.
+	BearerToken string
+	// RootCAs verifies the server's certificate; nil means the system roots.
+	RootCAs *x509.CertPool
+	// InsecureSkipVerify disables certificate verification.
+	InsecureSkipVerify bool
+	// Timeout bounds connecting and initializing, and each list call.
+	Timeout time.Duration
+}
+
+// Limits bound what is accepted from a server.
+type Limits struct {
+	// MaxTools is the most tools a server may offer; more fails the discovery (nothing is pruned).
+	MaxTools int
+	// MaxDescriptionBytes truncates longer tool descriptions.
+	MaxDescriptionBytes int
+	// MaxSchemaBytes omits longer input or output schemas (the tool is kept).
+	MaxSchemaBytes int
+	// MaxResponseBytes caps every HTTP response body from the server.
+	MaxResponseBytes int64
+}
+
+// DefaultLimits keep every MCPTool far inside etcd's 1.5 MiB object limit.
+var DefaultLimits = Limits{
+	MaxTools:            1000,
+	MaxDescriptionBytes: 8 << 10,
+	MaxSchemaBytes:      64 << 10,
+	MaxResponseBytes:    16 << 20,
+}
+
+// Fixed bounds that are not worth a knob.
+const (
+	maxTitleBytes   = 256
+	maxInfoBytes    = 256
+	maxPages        = 1000
+	maxNoteNameSize = 64
+)
+
+// Tool is one valid tool as the server describes it.
+type Tool struct {
+	Name         string
+	Title        string
+	Description  string
+	InputSchema  json.RawMessage
+	OutputSchema json.RawMessage
+	Annotations  *mcpv1alpha1.ToolAnnotations
+}
+
+// Result is what a server offers.
+type Result struct {
+	ServerInfo mcpv1alpha1.ServerInfo
+	// Tools are valid and unique, sorted by name.
+	Tools []Tool
+	// PromptCount is the number of prompts; 0 when the server has no prompts capability.
+	PromptCount int
+	// Notes say, sorted, what was skipped, truncated or omitted and why.
+	Notes []string
+}
+
+// Discoverer discovers what an MCP server offers. The controller depends on this interface so that
+// tests can substitute a fake.
+type Discoverer interface {
+	Discover(ctx context.Context, endpoint Endpoint) (*Result, error)
+}
+
+// ErrUnauthorized is wrapped by discovery errors caused by the server refusing the credentials
+// (HTTP 401 or 403).
+var ErrUnauthorized = errors.New("the server rejected the credentials")
+
+// Client discovers MCP servers with the official Go SDK.
+type Client struct {
+	// Limits bound what is accepted; zero fields take DefaultLimits.
+	Limits Limits
+	// Version is reported to servers as the client implementation's version.
+	Version string
+}
+
+var _ Discoverer = &Client{}
+
+// toolNamePattern is MCP's tool-name rule: 1 to 128 letters, digits, '_', '-' and '.'. It also
+// keeps every tool referable from the mcp.toolregistry.io/tools annotation, whose syntax uses ':',
+// ',' and '/'.
+var toolNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
+
+// Discover connects to the endpoint, lists every tool and prompt, and closes the session.
+func (c *Client) Discover(ctx context.Context, ep Endpoint) (*Result, error) {
+	limits := c.limits()
+	if ep.Timeout <= 0 {
+		return nil, errors.New("timeout must be positive")
+	}
+	tracker := &statusTracker{}
+	httpClient := &http.Client{Transport: &roundTripper{
+		next:     httpTransport(ep),
+		token:    ep.BearerToken,
+		maxBytes: limits.MaxResponseBytes,
+		tracker:  tracker,
+	}}
+
+	var transport sdk.Transport
+	switch ep.Transport {
+	case mcpv1alpha1.TransportSSE:
+		transport = &sdk.SSEClientTransport{Endpoint: ep.URL, HTTPClient: httpClient}
+	case mcpv1alpha1.TransportStreamableHTTP, "":
+		transport = &sdk.StreamableClientTransport{
+			Endpoint: ep.URL, HTTPClient: httpClient, MaxRetries: -1, DisableStandaloneSSE: true,
+		}
+	default:
+		return nil, fmt.Errorf("unsupported transport %q", ep.Transport)
+	}
+
+	// The session context lives as long as the discovery: an SSE stream is bound to the context it
+	// was opened with. A watchdog enforces the timeout on connecting and initializing.
+	sessionCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	watchdog := time.AfterFunc(ep.Timeout, cancel)
+	client := sdk.NewClient(&sdk.Implementation{Name: "mcp-registry-operator", Version: c.Version}, nil)
+	session, err := client.Connect(sessionCtx, transport, nil)
+	timedOut := !watchdog.Stop()
+	if err != nil {
+		if timedOut {
+			return nil, tracker.wrap(fmt.Errorf("cannot connect and initialize within %s", ep.Timeout))
+		}
+		return nil, tracker.wrap(fmt.Errorf("cannot connect and initialize: %w", err))
+	}
+	defer func() { _ = session.Close() }()
+
+	init := session.InitializeResult()
+	result := &Result{}
+	if init != nil {
+		result.ServerInfo.ProtocolVersion = truncate(init.ProtocolVersion, 64)
+		if init.ServerInfo != nil {
+			result.ServerInfo.Name = truncate(init.ServerInfo.Name, maxInfoBytes)
+			result.ServerInfo.Version = truncate(init.ServerInfo.Version, maxInfoBytes)
+		}
+	}
+
+	if err := c.listTools(sessionCtx, session, ep.Timeout, limits, result); err != nil {
+		return nil, tracker.wrap(err)
+	}
+	if init != nil && init.Capabilities != nil && init.Capabilities.Prompts != nil {
+		if err := listPrompts(sessionCtx, session, ep.Timeout, result); err != nil {
+			return nil, tracker.wrap(err)
+		}
+	}
+	sort.Strings(result.Notes)
+	return result, nil
+}
+
+func (c *Client) limits() Limits {
+	l := c.Limits
+	if l.MaxTools <= 0 {
+		l.MaxTools = DefaultLimits.MaxTools
+	}
+	if l.MaxDescriptionBytes <= 0 {
+		l.MaxDescriptionBytes = DefaultLimits.MaxDescriptionBytes
+	}
+	if l.MaxSchemaBytes <= 0 {
+		l.MaxSchemaBytes = DefaultLimits.MaxSchemaBytes
+	}
+	if l.MaxResponseBytes <= 0 {
+		l.MaxResponseBytes = DefaultLimits.MaxResponseBytes
+	}
+	return l
+}
+
+// listTools reads every page of tools/list, following cursors, and keeps the valid, unique tools.
+func (c *Client) listTools(ctx context.Context, session *sdk.ClientSession, timeout time.Duration, limits Limits, result *Result) error {
+	seen := map[string]bool{}
+	cursors := map[string]bool{}
+	cursor := ""
+	offered := 0
+	for page := 0; ; page++ {
+		if page == maxPages {
+			return fmt.Errorf("tools/list returned more than %d pages", maxPages)
+		}
+		callCtx, cancel := context.WithTimeout(ctx, timeout)
+		res, err := session.ListTools(callCtx, &sdk.ListToolsParams{Cursor: cursor})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("tools/list (page %d): %w", page+1, err)
+		}
+		for _, t := range res.Tools {
+			if t == nil {
+				continue
+			}
+			offered++
+			if offered > limits.MaxTools {
+				return fmt.Errorf("the server offers more than %d tools, the limit set by --max-tools-per-server", limits.MaxTools)
+			}
+			tool, notes, ok := convertTool(t, seen, limits)
+			result.Notes = append(result.Notes, notes...)
+			if ok {
+				result.Tools = append(result.Tools, tool)
+			}
+		}
+		if res.NextCursor == "" {
+			break
+		}
+		if cursors[res.NextCursor] {
+			return errors.New("tools/list returned a cursor it had returned before")
+		}
+		cursors[res.NextCursor] = true
+		cursor = res.NextCursor
+	}
+	sort.Slice(result.Tools, func(i, j int) bool { return result.Tools[i].Name < result.Tools[j].Name })
+	return nil
+}
+
+// convertTool validates one tool and bounds its fields. It returns notes for anything skipped,
+// truncated or omitted, and ok=false when the tool is skipped.
+func convertTool(t *sdk.Tool, seen map[string]bool, limits Limits) (tool Tool, notes []string, ok bool) {
+	if !toolNamePattern.MatchString(t.Name) {
+		return Tool{}, []string{fmt.Sprintf("tool %q skipped: a tool name is 1 to 128 letters, digits, '_', '-' and '.'",
+			truncate(t.Name, maxNoteNameSize))}, false
+	}
+	if seen[t.Name] {
+		return Tool{}, []string{fmt.Sprintf("tool %q skipped: listed more than once", t.Name)}, false
+	}
+	seen[t.Name] = true
+
+	tool = Tool{Name: t.Name, Title: truncate(t.Title, maxTitleBytes)}
+	if t.Title == "" && t.Annotations != nil {
+		tool.Title = truncate(t.Annotations.Title, maxTitleBytes)
+	}
+	tool.Description = truncate(t.Description, limits.MaxDescriptionBytes)
+	if len(tool.Description) < len(t.Description) {
+		notes = append(notes, fmt.Sprintf("tool %q: description truncated from %d to %d bytes", t.Name, len(t.Description), len(tool.Description)))
+	}
+	var note string
+	if tool.InputSchema, note = boundSchema(t.Name, "inputSchema", t.InputSchema, limits.MaxSchemaBytes); note != "" {
+		notes = append(notes, note)
+	}
+	if tool.OutputSchema, note = boundSchema(t.Name, "outputSchema", t.OutputSchema, limits.MaxSchemaBytes); note != "" {
+		notes = append(notes, note)
+	}
+	if a := t.Annotations; a != nil {
+		tool.Annotations = &mcpv1alpha1.ToolAnnotations{
+			ReadOnlyHint:    ptr.To(a.ReadOnlyHint),
+			DestructiveHint: a.DestructiveHint,
+			IdempotentHint:  ptr.To(a.IdempotentHint),
+			OpenWorldHint:   a.OpenWorldHint,
+		}
+	}
+	return tool, notes, true
+}
+
+// boundSchema encodes a schema deterministically (sorted keys), or omits it with a note when it is
+// not a JSON object or is larger than max bytes.
+func boundSchema(tool, field string, schema any, max int) (json.RawMessage, string) {
+	if schema == nil {
+		return nil, ""
+	}
+	raw, err := json.Marshal(schema)
+	if err != nil {
+		return nil, fmt.Sprintf("tool %q: %s omitted: %v", tool, field, err)
+	}
+	if string(raw) == "null" {
+		return nil, ""
+	}
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, fmt.Sprintf("tool %q: %s omitted: not a JSON object", tool, field)
+	}
+	if len(raw) > max {
+		return nil, fmt.Sprintf("tool %q: %s omitted: %d bytes, over the %d-byte limit", tool, field, len(raw), max)
+	}
+	return raw, ""
+}
+
+// listPrompts counts the prompts over every page of prompts/list.
+func listPrompts(ctx context.Context, session *sdk.ClientSession, timeout time.Duration, result *Result) error {
+	cursors := map[string]bool{}
+	cursor := ""
+	for page := 0; ; page++ {
+		if page == maxPages {
+			return fmt.Errorf("prompts/list returned more than %d pages", maxPages)
+		}
+		callCtx, cancel := context.WithTimeout(ctx, timeout)
+		res, err := session.ListPrompts(callCtx, &sdk.ListPromptsParams{Cursor: cursor})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("prompts/list (page %d): %w", page+1, err)
+		}
+		result.PromptCount += len(res.Prompts)
+		if res.NextCursor == "" {
+			return nil
+		}
+		if cursors[res.NextCursor] {
+			return errors.New("prompts/list returned a cursor it had returned before")
+		}
+		cursors[res.NextCursor] = true
+		cursor = res.NextCursor
+	}
+}
+
+// truncate shortens s to at most max bytes without splitting a UTF-8 sequence.
+func truncate(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	// s[cut] is the first byte dropped: while it continues a rune, that rune would be split.
+	for cut > 0 && cut > max-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
+func httpTransport(ep Endpoint) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		RootCAs:            ep.RootCAs,
+		InsecureSkipVerify: ep.InsecureSkipVerify, //nolint:gosec // the user asked for it in spec.tls
+	}
+	t.ResponseHeaderTimeout = ep.Timeout
+	return t
+}

@@ -1,0 +1,303 @@
+/*
+Copyright 2026 The mcp-registry-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"k8s.io/utils/ptr"
+
+	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/test/mcpserver"
+)
+
+func startServer(t *testing.T, cfg mcpserver.Config) *mcpserver.Server {
+	t.Helper()
+	s, err := mcpserver.Start("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func toolNames(tools []Tool) []string {
+	names := make([]string, len(tools))
+	for i, t := range tools {
+		names[i] = t.Name
+	}
+	return names
+}
+
+func TestDiscoverReadsEveryPageOverBothTransports(t *testing.T) {
+	server := startServer(t, mcpserver.Config{
+		Name: "paged", Version: "2.3.4",
+		Tools: mcpserver.GeneratedTools(25), Prompts: 11, PageSize: 4,
+	})
+	want := toolNames(func() []Tool {
+		var tools []Tool
+		for _, tt := range mcpserver.GeneratedTools(25) {
+			tools = append(tools, Tool{Name: tt.Name})
+		}
+		return tools
+	}())
+
+	for _, tc := range []struct {
+		transport mcpv1alpha1.Transport
+		url       string
+	}{
+		{mcpv1alpha1.TransportStreamableHTTP, server.URL()},
+		{mcpv1alpha1.TransportSSE, server.SSEURL()},
+	} {
+		t.Run(string(tc.transport), func(t *testing.T) {
+			c := &Client{Version: "test"}
+			res, err := c.Discover(context.Background(), Endpoint{URL: tc.url, Transport: tc.transport, Timeout: 10 * time.Second})
+			if err != nil {
+				t.Fatalf("Discover: %v", err)
+			}
+			if diff := cmp.Diff(want, toolNames(res.Tools)); diff != "" {
+				t.Errorf("tools (-want +got):\n%s", diff)
+			}
+			if res.PromptCount != 11 {
+				t.Errorf("PromptCount = %d, want 11 (three pages of 4)", res.PromptCount)
+			}
+			if res.ServerInfo.Name != "paged" || res.ServerInfo.Version != "2.3.4" || res.ServerInfo.ProtocolVersion == "" {
+				t.Errorf("ServerInfo = %+v", res.ServerInfo)
+			}
+			var schema map[string]any
+			if err := json.Unmarshal(res.Tools[0].InputSchema, &schema); err != nil || schema["type"] != "object" {
+				t.Errorf("InputSchema = %s (%v)", res.Tools[0].InputSchema, err)
+			}
+			if len(res.Notes) != 0 {
+				t.Errorf("Notes = %v, want none", res.Notes)
+			}
+		})
+	}
+}
+
+func TestDiscoverFailures(t *testing.T) {
+	tests := []struct {
+		name         string
+		cfg          mcpserver.Config
+		endpoint     func(*mcpserver.Server) Endpoint
+		client       Client
+		wantErr      string
+		unauthorized bool
+	}{
+		{
+			name:         "bearer token missing",
+			cfg:          mcpserver.Config{Token: "s3cret", Tools: mcpserver.GeneratedTools(1)},
+			endpoint:     func(s *mcpserver.Server) Endpoint { return Endpoint{URL: s.URL(), Timeout: 5 * time.Second} },
+			wantErr:      "the server rejected the credentials (HTTP 401)",
+			unauthorized: true,
+		},
+		{
+			name: "bearer token wrong",
+			cfg:  mcpserver.Config{Token: "s3cret", Tools: mcpserver.GeneratedTools(1)},
+			endpoint: func(s *mcpserver.Server) Endpoint {
+				return Endpoint{URL: s.URL(), BearerToken: "guess", Timeout: 5 * time.Second}
+			},
+			wantErr:      "the server rejected the credentials (HTTP 401)",
+			unauthorized: true,
+		},
+		{
+			name:     "server error",
+			cfg:      mcpserver.Config{Failure: mcpserver.FailError, Tools: mcpserver.GeneratedTools(1)},
+			endpoint: func(s *mcpserver.Server) Endpoint { return Endpoint{URL: s.URL(), Timeout: 5 * time.Second} },
+			wantErr:  "cannot connect and initialize",
+		},
+		{
+			name:     "malformed answers",
+			cfg:      mcpserver.Config{Failure: mcpserver.FailMalformed, Tools: mcpserver.GeneratedTools(1)},
+			endpoint: func(s *mcpserver.Server) Endpoint { return Endpoint{URL: s.URL(), Timeout: 5 * time.Second} },
+			wantErr:  "cannot connect and initialize",
+		},
+		{
+			name:     "slow server",
+			cfg:      mcpserver.Config{Delay: 2 * time.Second, Tools: mcpserver.GeneratedTools(1)},
+			endpoint: func(s *mcpserver.Server) Endpoint { return Endpoint{URL: s.URL(), Timeout: 300 * time.Millisecond} },
+			wantErr:  "cannot connect and initialize within 300ms",
+		},
+		{
+			name:     "too many tools",
+			cfg:      mcpserver.Config{Tools: mcpserver.GeneratedTools(30), PageSize: 7},
+			endpoint: func(s *mcpserver.Server) Endpoint { return Endpoint{URL: s.URL(), Timeout: 5 * time.Second} },
+			client:   Client{Limits: Limits{MaxTools: 20}},
+			wantErr:  "the server offers more than 20 tools",
+		},
+		{
+			name: "response too large",
+			cfg: mcpserver.Config{Tools: []mcpserver.Tool{
+				{Name: "huge", Description: strings.Repeat("x", 64<<10)},
+			}},
+			endpoint: func(s *mcpserver.Server) Endpoint { return Endpoint{URL: s.URL(), Timeout: 5 * time.Second} },
+			client:   Client{Limits: Limits{MaxResponseBytes: 16 << 10}},
+			wantErr:  "tools/list (page 1)",
+		},
+		{
+			name: "nothing listening",
+			cfg:  mcpserver.Config{},
+			endpoint: func(*mcpserver.Server) Endpoint {
+				return Endpoint{URL: "http://127.0.0.1:1/mcp", Timeout: 2 * time.Second}
+			},
+			wantErr: "connection refused",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			server := startServer(t, tt.cfg)
+			start := time.Now()
+			_, err := tt.client.Discover(context.Background(), tt.endpoint(server))
+			if err == nil {
+				t.Fatal("Discover succeeded, want an error")
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error = %q, want it to contain %q", err, tt.wantErr)
+			}
+			if got := errors.Is(err, ErrUnauthorized); got != tt.unauthorized {
+				t.Errorf("errors.Is(err, ErrUnauthorized) = %v, want %v (err: %v)", got, tt.unauthorized, err)
+			}
+			if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "guess") {
+				t.Errorf("error leaks a token: %v", err)
+			}
+			if elapsed := time.Since(start); elapsed > 15*time.Second {
+				t.Errorf("Discover took %s: the timeout does not bound it", elapsed)
+			}
+		})
+	}
+}
+
+func TestDiscoverSkipsInvalidToolsAndBoundsFields(t *testing.T) {
+	server := startServer(t, mcpserver.Config{Tools: []mcpserver.Tool{
+		{Name: "fine"},
+		{Name: "has space"},
+		{Name: "huge-description", Description: strings.Repeat("é", 5000)},
+		{Name: "huge-schema", InputSchema: map[string]any{"type": "object", "description": strings.Repeat("s", 70<<10)}},
+	}})
+	res, err := (&Client{}).Discover(context.Background(), Endpoint{URL: server.URL(), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	if diff := cmp.Diff([]string{"fine", "huge-description", "huge-schema"}, toolNames(res.Tools)); diff != "" {
+		t.Errorf("tools (-want +got):\n%s", diff)
+	}
+	wantNotes := []string{
+		`tool "has space" skipped: a tool name is 1 to 128 letters, digits, '_', '-' and '.'`,
+		`tool "huge-description": description truncated from 10000 to 8192 bytes`,
+		`tool "huge-schema": inputSchema omitted: 71714 bytes, over the 65536-byte limit`,
+	}
+	if diff := cmp.Diff(wantNotes, res.Notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+}
+
+func TestConvertTool(t *testing.T) {
+	limits := Limits{MaxDescriptionBytes: 10, MaxSchemaBytes: 40}
+	tests := []struct {
+		name      string
+		tool      *sdk.Tool
+		seen      []string
+		want      Tool
+		wantNotes []string
+		wantOK    bool
+	}{
+		{
+			name:   "valid tool with annotations",
+			tool:   &sdk.Tool{Name: "get.item_v2-x", Title: "Get", InputSchema: map[string]any{"type": "object"}, Annotations: &sdk.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: ptr.To(false)}},
+			want:   Tool{Name: "get.item_v2-x", Title: "Get", InputSchema: json.RawMessage(`{"type":"object"}`), Annotations: &mcpv1alpha1.ToolAnnotations{ReadOnlyHint: ptr.To(true), IdempotentHint: ptr.To(false), OpenWorldHint: ptr.To(false)}},
+			wantOK: true,
+		},
+		{
+			name:   "title from annotations",
+			tool:   &sdk.Tool{Name: "a", Annotations: &sdk.ToolAnnotations{Title: "From annotations"}},
+			want:   Tool{Name: "a", Title: "From annotations", Annotations: &mcpv1alpha1.ToolAnnotations{ReadOnlyHint: ptr.To(false), IdempotentHint: ptr.To(false)}},
+			wantOK: true,
+		},
+		{name: "empty name", tool: &sdk.Tool{Name: ""}, wantNotes: []string{`tool "" skipped: a tool name is 1 to 128 letters, digits, '_', '-' and '.'`}},
+		{name: "colon in name", tool: &sdk.Tool{Name: "a:b"}, wantNotes: []string{`tool "a:b" skipped: a tool name is 1 to 128 letters, digits, '_', '-' and '.'`}},
+		{name: "name too long", tool: &sdk.Tool{Name: strings.Repeat("n", 129)}, wantNotes: []string{fmt.Sprintf(`tool %q skipped: a tool name is 1 to 128 letters, digits, '_', '-' and '.'`, strings.Repeat("n", 64))}},
+		{name: "duplicate", tool: &sdk.Tool{Name: "dup"}, seen: []string{"dup"}, wantNotes: []string{`tool "dup" skipped: listed more than once`}},
+		{
+			name:      "long description truncated on a rune boundary",
+			tool:      &sdk.Tool{Name: "d", Description: "ééééééé"},
+			want:      Tool{Name: "d", Description: "ééééé"},
+			wantNotes: []string{`tool "d": description truncated from 14 to 10 bytes`},
+			wantOK:    true,
+		},
+		{
+			name:      "schema too large",
+			tool:      &sdk.Tool{Name: "s", InputSchema: map[string]any{"type": "object", "description": strings.Repeat("x", 40)}},
+			want:      Tool{Name: "s"},
+			wantNotes: []string{`tool "s": inputSchema omitted: 74 bytes, over the 40-byte limit`},
+			wantOK:    true,
+		},
+		{
+			name:      "schema that is not an object",
+			tool:      &sdk.Tool{Name: "s", InputSchema: map[string]any{"type": "object"}, OutputSchema: []any{1, 2}},
+			want:      Tool{Name: "s", InputSchema: json.RawMessage(`{"type":"object"}`)},
+			wantNotes: []string{`tool "s": outputSchema omitted: not a JSON object`},
+			wantOK:    true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seen := map[string]bool{}
+			for _, s := range tt.seen {
+				seen[s] = true
+			}
+			got, notes, ok := convertTool(tt.tool, seen, limits)
+			if ok != tt.wantOK {
+				t.Fatalf("ok = %v, want %v", ok, tt.wantOK)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("tool (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantNotes, notes); diff != "" {
+				t.Errorf("notes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly", 7, "exactly"},
+		{"abcdef", 3, "abc"},
+		{"aé", 2, "a"},                  // é is 2 bytes: never split it
+		{"a😀b", 4, "a"},                 // a 4-byte rune that does not fit
+		{"a😀b", 5, "a😀"},                // it fits exactly
+		{"\xff\xfeabc", 3, "\xff\xfea"}, // invalid input is cut, not dropped
+	}
+	for _, tt := range tests {
+		if got := truncate(tt.in, tt.max); got != tt.want {
+			t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,96 @@
+/*
+Copyright 2026 The mcp-registry-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package mcp
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+)
+
+// roundTripper adds the bearer token, caps every response body, and records the HTTP status codes
+// that mean the credentials were refused.
+type roundTripper struct {
+	next     http.RoundTripper
+	token    string
+	maxBytes int64
+	tracker  *statusTracker
+}
+
+func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	if rt.token != "" {
+		req = req.Clone(req.Context())
+		req.Header.Set("Authorization", "Bearer "+rt.token)
+	}
+	resp, err := rt.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		rt.tracker.record(resp.StatusCode)
+	}
+	resp.Body = &limitedBody{body: resp.Body, remaining: rt.maxBytes, max: rt.maxBytes}
+	return resp, nil
+}
+
+// limitedBody fails a read once more than max bytes have been read, instead of silently truncating:
+// a truncated JSON-RPC message would otherwise surface as a confusing parse error.
+type limitedBody struct {
+	body      io.ReadCloser
+	remaining int64
+	max       int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.remaining < 0 {
+		return 0, fmt.Errorf("response body exceeds %d bytes", b.max)
+	}
+	if int64(len(p)) > b.remaining+1 {
+		p = p[:b.remaining+1]
+	}
+	n, err := b.body.Read(p)
+	b.remaining -= int64(n)
+	if b.remaining < 0 {
+		return n, fmt.Errorf("response body exceeds %d bytes", b.max)
+	}
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.body.Close() }
+
+// statusTracker remembers whether the server refused the credentials during a discovery.
+type statusTracker struct {
+	mu     sync.Mutex
+	status int
+}
+
+func (t *statusTracker) record(status int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.status = status
+}
+
+// wrap marks err as ErrUnauthorized when the server answered 401 or 403.
+func (t *statusTracker) wrap(err error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.status != 0 {
+		return fmt.Errorf("%w (HTTP %d): %w", ErrUnauthorized, t.status, err)
+	}
+	return err
+}

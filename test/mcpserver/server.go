@@ -1,0 +1,246 @@
+/*
+Copyright 2026 The mcp-registry-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package mcpserver is a small MCP server, built on the official Go SDK, for tests and for the
+// README walkthrough. Its tool set, prompt count and page size can be changed while it runs, it
+// can check a bearer token, and it can be told to fail: answer HTTP errors, answer slowly, answer
+// garbage. It serves Streamable HTTP on /mcp and SSE on /sse.
+package mcpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Tool describes one tool the server offers.
+type Tool struct {
+	Name         string
+	Title        string
+	Description  string
+	InputSchema  map[string]any
+	OutputSchema map[string]any
+	Annotations  *sdk.ToolAnnotations
+}
+
+// Failure is how the server misbehaves.
+type Failure string
+
+const (
+	// FailNone answers normally.
+	FailNone Failure = ""
+	// FailError answers every request with HTTP 500.
+	FailError Failure = "error"
+	// FailMalformed answers every request with HTTP 200 and a body that is not JSON-RPC.
+	FailMalformed Failure = "malformed"
+)
+
+// Config is the server's behaviour; every field can be changed while it runs.
+type Config struct {
+	// Name and Version are reported in serverInfo.
+	Name, Version string
+	// Tools are the tools offered, in this order.
+	Tools []Tool
+	// Prompts is the number of prompts offered; 0 means no prompts capability.
+	Prompts int
+	// PageSize is the most items per tools/list or prompts/list page; 0 means the SDK's default.
+	PageSize int
+	// Token, when set, must be presented as `Authorization: Bearer <Token>`; otherwise HTTP 401.
+	Token string
+	// Failure makes the server misbehave.
+	Failure Failure
+	// Delay is added before every answer.
+	Delay time.Duration
+}
+
+// Server is a running test MCP server.
+type Server struct {
+	mu       sync.Mutex
+	cfg      Config
+	requests atomic.Int64
+
+	listener net.Listener
+	http     *http.Server
+}
+
+// Start serves cfg on addr (e.g. 127.0.0.1:0) until Close.
+func Start(addr string, cfg Config) (*Server, error) {
+	if !strings.HasPrefix(addr, "127.0.0.1:") && !strings.HasPrefix(addr, "localhost:") && !strings.HasPrefix(addr, "[::1]:") {
+		return nil, fmt.Errorf("address %q: the test server only listens on the loopback interface", addr)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	s := &Server{cfg: cfg, listener: l}
+	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.http.Serve(l) }()
+	return s, nil
+}
+
+// URL is the Streamable HTTP endpoint.
+func (s *Server) URL() string { return "http://" + s.listener.Addr().String() + "/mcp" }
+
+// SSEURL is the SSE endpoint.
+func (s *Server) SSEURL() string { return "http://" + s.listener.Addr().String() + "/sse" }
+
+// Close stops the server.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return s.http.Close()
+	}
+	return err
+}
+
+// Update changes the configuration under the server's lock.
+func (s *Server) Update(change func(*Config)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	change(&s.cfg)
+}
+
+// Config returns a copy of the current configuration.
+func (s *Server) Config() Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cfg := s.cfg
+	cfg.Tools = append([]Tool(nil), s.cfg.Tools...)
+	return cfg
+}
+
+// Requests is the number of HTTP requests received, whatever their outcome.
+func (s *Server) Requests() int64 { return s.requests.Load() }
+
+// Handler serves Streamable HTTP on /mcp and SSE on /sse.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", sdk.NewStreamableHTTPHandler(s.newMCPServer, &sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true}))
+	mux.Handle("/sse", sdk.NewSSEHandler(s.newMCPServer, nil))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		cfg := s.Config()
+		if cfg.Delay > 0 {
+			select {
+			case <-time.After(cfg.Delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if cfg.Token != "" && r.Header.Get("Authorization") != "Bearer "+cfg.Token {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mcp-test-server"`)
+			http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
+			return
+		}
+		switch cfg.Failure {
+		case FailError:
+			http.Error(w, "injected failure", http.StatusInternalServerError)
+			return
+		case FailMalformed:
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"jsonrpc": "2.0", "id": ` + strings.Repeat("[", 64)))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// newMCPServer builds an SDK server from the current configuration, so every session sees the
+// tools as they are now.
+func (s *Server) newMCPServer(*http.Request) *sdk.Server {
+	cfg := s.Config()
+	name, version := cfg.Name, cfg.Version
+	if name == "" {
+		name = "mcp-test-server"
+	}
+	if version == "" {
+		version = "1.0.0"
+	}
+	server := sdk.NewServer(&sdk.Implementation{Name: name, Version: version}, &sdk.ServerOptions{PageSize: cfg.PageSize})
+	for _, t := range cfg.Tools {
+		input := t.InputSchema
+		if input == nil {
+			input = map[string]any{"type": "object"}
+		}
+		tool := &sdk.Tool{
+			Name: t.Name, Title: t.Title, Description: t.Description,
+			InputSchema: input, Annotations: t.Annotations,
+		}
+		if t.OutputSchema != nil {
+			tool.OutputSchema = t.OutputSchema
+		}
+		server.AddTool(tool, func(_ context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+			return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: "called " + req.Params.Name}}}, nil
+		})
+	}
+	for i := range cfg.Prompts {
+		server.AddPrompt(&sdk.Prompt{Name: fmt.Sprintf("prompt-%03d", i)},
+			func(context.Context, *sdk.GetPromptRequest) (*sdk.GetPromptResult, error) {
+				return &sdk.GetPromptResult{}, nil
+			})
+	}
+	return server
+}
+
+// GeneratedTools returns n tools named tool-000, tool-001, ... with a small schema each.
+func GeneratedTools(n int) []Tool {
+	tools := make([]Tool, n)
+	for i := range tools {
+		tools[i] = Tool{
+			Name:        fmt.Sprintf("tool-%03d", i),
+			Description: fmt.Sprintf("Generated tool number %d.", i),
+			InputSchema: map[string]any{
+				"type":       "object",
+				"properties": map[string]any{"input": map[string]any{"type": "string"}},
+			},
+		}
+	}
+	return tools
+}
+
+// SampleTools are the tools of the README walkthrough: a GitHub-like server matching
+// config/samples (create_issue is aliased there, merge_pull_request disabled, delete_* excluded).
+func SampleTools() []Tool {
+	readOnly := &sdk.ToolAnnotations{ReadOnlyHint: true}
+	repo := map[string]any{"type": "string", "description": "owner/name of the repository"}
+	return []Tool{
+		{Name: "create_issue", Title: "Create issue", Description: "Create an issue in a repository.",
+			InputSchema: map[string]any{"type": "object", "required": []any{"repository", "title"},
+				"properties": map[string]any{"repository": repo, "title": map[string]any{"type": "string"}, "body": map[string]any{"type": "string"}}}},
+		{Name: "search_issues", Title: "Search issues", Description: "Search issues and pull requests.", Annotations: readOnly,
+			InputSchema: map[string]any{"type": "object", "required": []any{"query"},
+				"properties": map[string]any{"query": map[string]any{"type": "string"}}}},
+		{Name: "get_pull_request", Title: "Get pull request", Description: "Read one pull request.", Annotations: readOnly,
+			InputSchema: map[string]any{"type": "object", "properties": map[string]any{"repository": repo, "number": map[string]any{"type": "integer"}}}},
+		{Name: "merge_pull_request", Title: "Merge pull request", Description: "Merge a pull request.",
+			InputSchema: map[string]any{"type": "object", "properties": map[string]any{"repository": repo, "number": map[string]any{"type": "integer"}}}},
+		{Name: "delete_repository", Title: "Delete repository", Description: "Delete a repository.",
+			Annotations: &sdk.ToolAnnotations{DestructiveHint: boolPtr(true)},
+			InputSchema: map[string]any{"type": "object", "properties": map[string]any{"repository": repo}}},
+	}
+}
+
+func boolPtr(b bool) *bool { return &b }
