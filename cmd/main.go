@@ -31,6 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -40,7 +41,12 @@ import (
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
+	"github.com/toolregistry/mcp-registry-operator/internal/controller"
+	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
 )
+
+// version is the manager's version, reported to MCP servers; set with -ldflags "-X main.version=...".
+var version = "dev"
 
 // options are the manager's command-line flags.
 type options struct {
@@ -53,6 +59,8 @@ type options struct {
 	probeAddr            string
 	enableLeaderElection bool
 	consumerResources    string
+	maxToolsPerServer    int
+	maxConcurrentSyncs   int
 	zap                  zap.Options
 }
 
@@ -77,6 +85,11 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 		"Comma-separated resources, as <plural>.<group> (or <plural> for the core group), whose objects may "+
 			"reference MCP tools with the "+mcpv1alpha1.ToolsAnnotation+" annotation. They are watched metadata-only; "+
 			"the manager needs get, list and watch on each.")
+	fs.IntVar(&o.maxToolsPerServer, "max-tools-per-server", mcp.DefaultLimits.MaxTools,
+		"The most tools an MCP server may offer. A server offering more fails to sync (its MCPTools are kept) "+
+			"with a message naming this flag.")
+	fs.IntVar(&o.maxConcurrentSyncs, "max-concurrent-syncs", 4,
+		"How many MCPServers are synced at once. Each sync may wait up to the server's spec.timeout per call.")
 	o.zap = zap.Options{Development: false}
 	o.zap.BindFlags(fs)
 }
@@ -100,6 +113,12 @@ func run(opts options) error {
 	consumerResources, err := consumers.ParseResources(opts.consumerResources)
 	if err != nil {
 		return fmt.Errorf("invalid --consumer-resources: %w", err)
+	}
+	if opts.maxToolsPerServer < 1 || opts.maxToolsPerServer > 10000 {
+		return fmt.Errorf("invalid --max-tools-per-server %d: must be between 1 and 10000", opts.maxToolsPerServer)
+	}
+	if opts.maxConcurrentSyncs < 1 || opts.maxConcurrentSyncs > 64 {
+		return fmt.Errorf("invalid --max-concurrent-syncs %d: must be between 1 and 64", opts.maxConcurrentSyncs)
 	}
 
 	scheme := runtime.NewScheme()
@@ -168,6 +187,26 @@ func run(opts options) error {
 	}
 	log.Info("Consumer kinds", "kinds", fmt.Sprint(consumerKinds))
 
+	ctx := ctrl.SetupSignalHandler()
+	if err := controller.SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	limits := mcp.DefaultLimits
+	limits.MaxTools = opts.maxToolsPerServer
+	if err := (&controller.MCPServerReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Discoverer:              &mcp.Client{Limits: limits, Version: version},
+		Recorder:                mgr.GetEventRecorder("mcp-registry-operator"),
+		Clock:                   clock.RealClock{},
+		MaxConcurrentReconciles: opts.maxConcurrentSyncs,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("cannot set up the MCPServer controller: %w", err)
+	}
+	if err := (&controller.MCPToolReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("cannot set up the MCPTool controller: %w", err)
+	}
+
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("cannot set up the health check: %w", err)
 	}
@@ -176,7 +215,7 @@ func run(opts options) error {
 	}
 
 	log.Info("Starting manager")
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("manager stopped: %w", err)
 	}
 	return nil

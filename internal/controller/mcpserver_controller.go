@@ -1,0 +1,418 @@
+/*
+Copyright 2026 The mcp-registry-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
+	"github.com/toolregistry/mcp-registry-operator/internal/registry"
+)
+
+const (
+	// maxSyncErrorLength bounds status.lastSyncError (the API allows 1024).
+	maxSyncErrorLength = 1000
+	// minHeartbeat is how often, at least, lastSyncTime is refreshed while nothing else changes.
+	// Refreshing it on every resync would make an idle registry write every syncInterval.
+	minHeartbeat = time.Hour
+	// maxNamesInMessage bounds the names listed in one event or condition message.
+	maxNamesInMessage = 10
+	// eventAction is the action of the events this controller emits.
+	eventAction = "Reconcile"
+)
+
+// MCPServerReconciler syncs MCPServers: it discovers each server's tools over MCP and keeps one
+// MCPTool per tool. Deletion is in mcpserver_delete.go.
+type MCPServerReconciler struct {
+	client.Client
+	// APIReader reads Secrets live, so that no Secret data is cached.
+	APIReader client.Reader
+	// Discoverer talks MCP; tests substitute a fake.
+	Discoverer mcp.Discoverer
+	Recorder   events.EventRecorder
+	Clock      clock.PassiveClock
+	// MaxConcurrentReconciles bounds parallel syncs (each may wait on a slow server).
+	MaxConcurrentReconciles int
+}
+
+// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcpservers,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcpservers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcpservers/finalizers,verbs=update
+// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools,verbs=get;list;watch;create;update;patch;delete;deletecollection
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one MCPServer's MCPTools and status in line with what its MCP server offers.
+func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return requeueOnConflict(r.reconcile(ctx, req))
+}
+
+func (r *MCPServerReconciler) reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	server := &mcpv1alpha1.MCPServer{}
+	if err := r.Get(ctx, req.NamespacedName, server); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+
+	// Deletion comes before any validation or sync: an invalid spec, a missing Secret or a dead
+	// endpoint must never make a server undeletable.
+	if !server.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, server)
+	}
+
+	if !controllerutil.ContainsFinalizer(server, mcpv1alpha1.ServerFinalizer) {
+		patch := client.MergeFrom(server.DeepCopy())
+		controllerutil.AddFinalizer(server, mcpv1alpha1.ServerFinalizer)
+		if err := r.Patch(ctx, server, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("cannot add finalizer: %w", err)
+		}
+	}
+
+	// A server seen for the first time says so before the (possibly slow) first sync.
+	if meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady) == nil {
+		before := server.DeepCopy()
+		setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionUnknown, mcpv1alpha1.ReasonProgressing, "Syncing with the MCP server")
+		setCondition(server, mcpv1alpha1.ConditionReconciling, metav1.ConditionTrue, mcpv1alpha1.ReasonProgressing, "Syncing with the MCP server")
+		if err := r.Status().Patch(ctx, server, client.MergeFrom(before)); err != nil {
+			return ctrl.Result{}, fmt.Errorf("cannot set initial conditions: %w", err)
+		}
+	}
+
+	before := server.DeepCopy()
+	defer func() {
+		if err := r.patchStatus(ctx, before, server); err != nil {
+			retErr = errors.Join(retErr, err)
+		}
+	}()
+	return r.reconcileNormal(ctx, server)
+}
+
+// reconcileNormal syncs the server. It sets status on server; the caller patches it.
+func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1alpha1.MCPServer) (ctrl.Result, error) {
+	interval := syncInterval(server)
+
+	if ptr.Deref(server.Spec.Suspend, false) {
+		// Not contacted; every MCPTool is kept, and the MCPTool controller marks them unavailable.
+		r.markSucceededGeneration(server, metav1.ConditionFalse, mcpv1alpha1.ReasonServerSuspended,
+			"Suspended: the server is not contacted and its tools are unavailable")
+		return ctrl.Result{}, nil
+	}
+
+	if err := registry.ValidateToolsSpec(server.Spec.Tools); err != nil {
+		r.markStalled(server, mcpv1alpha1.ReasonInvalidSpec, err.Error())
+		return ctrl.Result{}, nil
+	}
+
+	endpoint, err := r.endpoint(ctx, server)
+	if err != nil {
+		var stalled *stalledError
+		if errors.As(err, &stalled) {
+			r.markStalled(server, stalled.reason, stalled.msg)
+			return ctrl.Result{}, nil // the Secret watch brings the server back
+		}
+		return ctrl.Result{}, err
+	}
+
+	start := server.Status.DeepCopy()
+	now := metav1.NewTime(r.Clock.Now())
+	discovered, err := r.Discoverer.Discover(ctx, endpoint)
+	if err != nil {
+		return r.syncFailed(server, start, now, err)
+	}
+
+	desired, overrideNotes := registry.DesiredTools(server, discovered.Tools)
+	existing, err := r.existingTools(ctx, server)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	plan := registry.PlanChanges(server, desired, existing)
+	taken, err := r.apply(ctx, server, plan)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	notes := append(append([]string{}, discovered.Notes...), overrideNotes...)
+	for _, name := range append(plan.Conflicts, taken...) {
+		notes = append(notes, fmt.Sprintf("MCPTool %q exists and is not this server's tool of that name: left alone", name))
+	}
+	sort.Strings(notes)
+
+	wasFailing := isFailure(meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady))
+	server.Status.ServerInfo = &discovered.ServerInfo
+	server.Status.ToolCount = int32(len(desired))
+	server.Status.PromptCount = int32(discovered.PromptCount)
+	server.Status.LastSyncError = ""
+	message := fmt.Sprintf("Synced %d tools", len(desired))
+	if len(notes) > 0 {
+		message += fmt.Sprintf("; %d notes (see Events)", len(notes))
+	}
+	changedMessage := readyMessage(server) != message
+	r.markSucceededGeneration(server, metav1.ConditionTrue, mcpv1alpha1.ReasonSucceeded, message)
+	touchSyncTimes(server, start, now, true)
+
+	if wasFailing {
+		r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "SyncRecovered", eventAction, "Synced again: %d tools", len(desired))
+	}
+	if changedMessage && len(notes) > 0 {
+		r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, "ToolsAdjusted", eventAction, "%s", joinBounded(notes, "; "))
+	}
+	return ctrl.Result{RequeueAfter: jitter(interval)}, nil
+}
+
+// syncFailed records a failed discovery. Nothing is pruned or recreated: a flapping server must not
+// churn the registry. The error is returned so the request backs off exponentially.
+func (r *MCPServerReconciler) syncFailed(server *mcpv1alpha1.MCPServer, start *mcpv1alpha1.MCPServerStatus, now metav1.Time, err error) (ctrl.Result, error) {
+	msg := truncate(err.Error(), maxSyncErrorLength)
+	wasReady := isTrue(meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady))
+	server.Status.LastSyncError = msg
+
+	reason := mcpv1alpha1.ReasonSyncFailed
+	if errors.Is(err, mcp.ErrUnauthorized) {
+		// Retrying will not help until the credentials change (the Secret is watched).
+		reason = mcpv1alpha1.ReasonAuthenticationFailed
+		r.markStalled(server, reason, "Authentication failed: "+msg)
+	} else {
+		setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionFalse, reason, "Sync failed: "+msg)
+		setCondition(server, mcpv1alpha1.ConditionReconciling, metav1.ConditionTrue, reason, "Retrying with backoff after a failed sync")
+		meta.RemoveStatusCondition(&server.Status.Conditions, mcpv1alpha1.ConditionStalled)
+	}
+	touchSyncTimes(server, start, now, false)
+	if wasReady {
+		r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, reason, eventAction, "Sync failed; tools are kept as they were: %s", msg)
+	}
+	if reason == mcpv1alpha1.ReasonAuthenticationFailed {
+		return ctrl.Result{RequeueAfter: jitter(syncInterval(server))}, nil
+	}
+	return ctrl.Result{}, fmt.Errorf("sync with %s failed: %w", server.Spec.URL, err)
+}
+
+// markSucceededGeneration records that this pass did what the current generation asks.
+func (r *MCPServerReconciler) markSucceededGeneration(server *mcpv1alpha1.MCPServer, status metav1.ConditionStatus, reason, msg string) {
+	setCondition(server, mcpv1alpha1.ConditionReady, status, reason, msg)
+	meta.RemoveStatusCondition(&server.Status.Conditions, mcpv1alpha1.ConditionReconciling)
+	meta.RemoveStatusCondition(&server.Status.Conditions, mcpv1alpha1.ConditionStalled)
+	server.Status.ObservedGeneration = server.Generation
+}
+
+// markStalled records that no retry will help until something changes.
+func (r *MCPServerReconciler) markStalled(server *mcpv1alpha1.MCPServer, reason, msg string) {
+	setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionFalse, reason, msg)
+	setCondition(server, mcpv1alpha1.ConditionStalled, metav1.ConditionTrue, reason, msg)
+	meta.RemoveStatusCondition(&server.Status.Conditions, mcpv1alpha1.ConditionReconciling)
+	// The operator did all it can for this generation; kstatus then reads Stalled as Failed.
+	server.Status.ObservedGeneration = server.Generation
+}
+
+// touchSyncTimes records a sync attempt at now in lastSyncTime (and lastSuccessfulSyncTime on
+// success) when the status differs from start, the status at the beginning of the pass, or when
+// the last refresh is older than the heartbeat. So an idle registry makes no writes between
+// heartbeats, and a change is always written with the time of the sync that found it.
+func touchSyncTimes(server *mcpv1alpha1.MCPServer, start *mcpv1alpha1.MCPServerStatus, now metav1.Time, success bool) {
+	last := start.LastSyncTime
+	heartbeat := max(minHeartbeat, syncInterval(server))
+	due := last == nil || now.Sub(last.Time) >= heartbeat
+	if !due && equality.Semantic.DeepEqual(*start, server.Status) {
+		return
+	}
+	server.Status.LastSyncTime = &now
+	if success {
+		server.Status.LastSuccessfulSyncTime = &now
+	}
+}
+
+// patchStatus writes the status once, only when it changed.
+func (r *MCPServerReconciler) patchStatus(ctx context.Context, before, server *mcpv1alpha1.MCPServer) error {
+	if equality.Semantic.DeepEqual(before.Status, server.Status) {
+		return nil
+	}
+	if err := r.Status().Patch(ctx, server, client.MergeFrom(before)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("cannot patch status: %w", err)
+	}
+	return nil
+}
+
+// stalledError is an error that retrying cannot fix until the user changes something.
+type stalledError struct{ reason, msg string }
+
+func (e *stalledError) Error() string { return e.msg }
+
+// endpoint resolves the server's connection settings, reading referenced Secrets live.
+func (r *MCPServerReconciler) endpoint(ctx context.Context, server *mcpv1alpha1.MCPServer) (mcp.Endpoint, error) {
+	ep := mcp.Endpoint{
+		URL:       server.Spec.URL,
+		Transport: server.Spec.Transport,
+		Timeout:   ptr.Deref(server.Spec.Timeout, metav1.Duration{Duration: 30 * time.Second}).Duration,
+	}
+	if a := server.Spec.Auth; a != nil && a.Type == mcpv1alpha1.AuthBearer && a.Bearer != nil {
+		token, err := r.secretValue(ctx, server.Namespace, a.Bearer.SecretRef, "auth.bearer.secretRef")
+		if err != nil {
+			return ep, err
+		}
+		ep.BearerToken = strings.TrimSpace(string(token))
+	}
+	if t := server.Spec.TLS; t != nil {
+		ep.InsecureSkipVerify = ptr.Deref(t.InsecureSkipVerify, false)
+		if t.CASecretRef != nil {
+			pem, err := r.secretValue(ctx, server.Namespace, *t.CASecretRef, "tls.caSecretRef")
+			if err != nil {
+				return ep, err
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return ep, &stalledError{mcpv1alpha1.ReasonInvalidSpec, fmt.Sprintf(
+					"tls.caSecretRef: key %q of Secret %q holds no PEM certificate", t.CASecretRef.Key, t.CASecretRef.Name)}
+			}
+			ep.RootCAs = pool
+		}
+	}
+	return ep, nil
+}
+
+// secretValue reads one key of a Secret with a live, namespaced read.
+func (r *MCPServerReconciler) secretValue(ctx context.Context, namespace string, ref mcpv1alpha1.SecretKeyReference, field string) ([]byte, error) {
+	secret := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &stalledError{mcpv1alpha1.ReasonSecretNotFound, fmt.Sprintf("%s: Secret %q not found", field, ref.Name)}
+		}
+		return nil, fmt.Errorf("cannot read Secret %q: %w", ref.Name, err)
+	}
+	value, ok := secret.Data[ref.Key]
+	if !ok || len(value) == 0 {
+		return nil, &stalledError{mcpv1alpha1.ReasonSecretNotFound, fmt.Sprintf("%s: Secret %q has no key %q", field, ref.Name, ref.Key)}
+	}
+	return value, nil
+}
+
+// existingTools returns the MCPTools whose spec.serverRef names this server, from the cache index.
+func (r *MCPServerReconciler) existingTools(ctx context.Context, server *mcpv1alpha1.MCPServer) ([]*mcpv1alpha1.MCPTool, error) {
+	list := &mcpv1alpha1.MCPToolList{}
+	if err := r.List(ctx, list, client.InNamespace(server.Namespace), client.MatchingFields{toolServerIndex: server.Name}); err != nil {
+		return nil, fmt.Errorf("cannot list MCPTools of MCPServer %q: %w", server.Name, err)
+	}
+	out := make([]*mcpv1alpha1.MCPTool, len(list.Items))
+	for i := range list.Items {
+		out[i] = &list.Items[i]
+	}
+	return out, nil
+}
+
+// apply performs the plan and emits one event per kind of change. It returns the names it could
+// not create because another object (not in this server's index) holds them.
+func (r *MCPServerReconciler) apply(ctx context.Context, server *mcpv1alpha1.MCPServer, plan registry.Plan) (taken []string, err error) {
+	log := logf.FromContext(ctx)
+	var created, removed []string
+	for _, tool := range plan.Create {
+		if err := r.Create(ctx, tool); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				taken = append(taken, tool.Name)
+				continue
+			}
+			return nil, fmt.Errorf("cannot create MCPTool %q: %w", tool.Name, err)
+		}
+		log.V(1).Info("Created MCPTool", "mcptool", klog.KObj(tool))
+		created = append(created, tool.Spec.ToolName)
+	}
+	for _, tool := range plan.Update {
+		if err := r.Update(ctx, tool); err != nil {
+			return nil, fmt.Errorf("cannot update MCPTool %q: %w", tool.Name, err)
+		}
+		log.V(1).Info("Updated MCPTool", "mcptool", klog.KObj(tool))
+	}
+	for _, tool := range plan.Prune {
+		// The UID precondition makes sure the object pruned is the one planned.
+		if err := r.Delete(ctx, tool, client.Preconditions{UID: &tool.UID}); client.IgnoreNotFound(err) != nil {
+			return nil, fmt.Errorf("cannot delete MCPTool %q: %w", tool.Name, err)
+		}
+		log.V(1).Info("Deleted MCPTool", "mcptool", klog.KObj(tool))
+		removed = append(removed, tool.Spec.ToolName)
+	}
+	if len(created) > 0 {
+		r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "ToolsAdded", eventAction, "Added %d tools: %s", len(created), joinBounded(created, ", "))
+	}
+	if len(removed) > 0 {
+		r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "ToolsRemoved", eventAction, "Removed %d tools no longer offered or selected: %s", len(removed), joinBounded(removed, ", "))
+	}
+	return taken, nil
+}
+
+// SetupWithManager watches MCPServers, the MCPTools they own (spec changes and deletions, to revert
+// hand edits and re-create what is missing) and, metadata only, the Secrets they reference.
+func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&mcpv1alpha1.MCPServer{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+		Owns(&mcpv1alpha1.MCPTool{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.serversForSecret), builder.OnlyMetadata).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
+		Named("mcpserver").
+		Complete(r)
+}
+
+// serversForSecret maps a Secret to the MCPServers in its namespace that reference it.
+func (r *MCPServerReconciler) serversForSecret(ctx context.Context, secret client.Object) []reconcile.Request {
+	list := &mcpv1alpha1.MCPServerList{}
+	if err := r.List(ctx, list, client.InNamespace(secret.GetNamespace()), client.MatchingFields{serverSecretIndex: secret.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "Cannot list MCPServers referencing Secret", "secret", klog.KObj(secret))
+		return nil
+	}
+	requests := make([]reconcile.Request, len(list.Items))
+	for i := range list.Items {
+		requests[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
+	}
+	return requests
+}
+
+func syncInterval(server *mcpv1alpha1.MCPServer) time.Duration {
+	return ptr.Deref(server.Spec.SyncInterval, metav1.Duration{Duration: 5 * time.Minute}).Duration
+}
+
+// jitter spreads resyncs over +0 to +10% of the interval, so servers created together do not
+// sync together forever.
+func jitter(d time.Duration) time.Duration {
+	return d + time.Duration(rand.Int64N(int64(d)/10+1))
+}

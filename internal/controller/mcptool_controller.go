@@ -1,0 +1,152 @@
+/*
+Copyright 2026 The mcp-registry-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+)
+
+// MCPToolReconciler keeps each MCPTool's status: Ready when its server is Ready and the tool is
+// enabled. It also runs the tool's mcp.toolregistry.io/in-use-protection finalizer.
+type MCPToolReconciler struct {
+	client.Client
+}
+
+// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools/finalizers,verbs=update
+// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcpservers,verbs=get;list;watch
+
+// Reconcile computes one MCPTool's conditions.
+func (r *MCPToolReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return requeueOnConflict(r.reconcile(ctx, req))
+}
+
+func (r *MCPToolReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	tool := &mcpv1alpha1.MCPTool{}
+	if err := r.Get(ctx, req.NamespacedName, tool); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+
+	if !tool.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.reconcileDelete(ctx, tool)
+	}
+
+	server := &mcpv1alpha1.MCPServer{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: tool.Namespace, Name: tool.Spec.ServerRef.Name}, server)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, fmt.Errorf("cannot get MCPServer %q: %w", tool.Spec.ServerRef.Name, err)
+	}
+	if apierrors.IsNotFound(err) {
+		server = nil
+	}
+
+	before := tool.DeepCopy()
+	status, reason, message := toolReadiness(tool, server)
+	setCondition(tool, mcpv1alpha1.ConditionReady, status, reason, message)
+	tool.Status.ObservedGeneration = tool.Generation
+	if equality.Semantic.DeepEqual(before.Status, tool.Status) {
+		return ctrl.Result{}, nil
+	}
+	if err := r.Status().Patch(ctx, tool, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
+		return ctrl.Result{}, fmt.Errorf("cannot patch status: %w", err)
+	}
+	return ctrl.Result{}, nil
+}
+
+// toolReadiness is the Ready condition of a tool whose server is server (nil when it does not exist).
+func toolReadiness(tool *mcpv1alpha1.MCPTool, server *mcpv1alpha1.MCPServer) (metav1.ConditionStatus, string, string) {
+	switch {
+	case server == nil:
+		return metav1.ConditionFalse, mcpv1alpha1.ReasonServerNotFound,
+			fmt.Sprintf("MCPServer %q does not exist", tool.Spec.ServerRef.Name)
+	case ptr.Deref(server.Spec.Suspend, false):
+		return metav1.ConditionFalse, mcpv1alpha1.ReasonServerSuspended,
+			fmt.Sprintf("MCPServer %q is suspended", server.Name)
+	case !server.DeletionTimestamp.IsZero():
+		return metav1.ConditionFalse, mcpv1alpha1.ReasonServerNotReady,
+			fmt.Sprintf("MCPServer %q is being deleted", server.Name)
+	}
+	ready := meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady)
+	if !isTrue(ready) {
+		msg := fmt.Sprintf("MCPServer %q is not ready", server.Name)
+		if ready != nil && ready.Message != "" {
+			msg += ": " + ready.Message
+		}
+		return metav1.ConditionFalse, mcpv1alpha1.ReasonServerNotReady, msg
+	}
+	if !ptr.Deref(tool.Spec.Enabled, true) {
+		return metav1.ConditionFalse, mcpv1alpha1.ReasonToolDisabled,
+			fmt.Sprintf("Disabled by an override in MCPServer %q", server.Name)
+	}
+	return metav1.ConditionTrue, mcpv1alpha1.ReasonSucceeded, "Available"
+}
+
+// reconcileDelete releases the tool's finalizer. Consumers that hold it arrive with the consumer
+// index; until then a tool is never in use.
+func (r *MCPToolReconciler) reconcileDelete(ctx context.Context, tool *mcpv1alpha1.MCPTool) error {
+	if !controllerutil.ContainsFinalizer(tool, mcpv1alpha1.ToolFinalizer) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(tool.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(tool, mcpv1alpha1.ToolFinalizer)
+	if err := r.Patch(ctx, tool, patch); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("cannot remove finalizer: %w", err)
+	}
+	logf.FromContext(ctx).V(1).Info("Released MCPTool", "mcptool", klog.KObj(tool))
+	return nil
+}
+
+// SetupWithManager watches MCPTools and re-queues a server's tools whenever the server changes.
+func (r *MCPToolReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&mcpv1alpha1.MCPTool{}).
+		Watches(&mcpv1alpha1.MCPServer{}, handler.EnqueueRequestsFromMapFunc(r.toolsForServer)).
+		Named("mcptool").
+		Complete(r)
+}
+
+// toolsForServer maps a server to its tools through the cache index.
+func (r *MCPToolReconciler) toolsForServer(ctx context.Context, server client.Object) []reconcile.Request {
+	list := &mcpv1alpha1.MCPToolList{}
+	if err := r.List(ctx, list, client.InNamespace(server.GetNamespace()), client.MatchingFields{toolServerIndex: server.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "Cannot list MCPTools of MCPServer", "mcpserver", klog.KObj(server))
+		return nil
+	}
+	requests := make([]reconcile.Request, len(list.Items))
+	for i := range list.Items {
+		requests[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
+	}
+	return requests
+}

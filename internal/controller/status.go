@@ -1,0 +1,105 @@
+/*
+Copyright 2026 The mcp-registry-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+)
+
+// conflictRequeueDelay is how soon a pass that lost an optimistic-concurrency race runs again.
+const conflictRequeueDelay = 100 * time.Millisecond
+
+// setCondition sets a condition stamped with the object's generation. The transition time only
+// changes when the status does, so repeating a pass writes nothing new.
+func setCondition(obj client.Object, condType string, status metav1.ConditionStatus, reason, message string) {
+	var conds *[]metav1.Condition
+	switch o := obj.(type) {
+	case *mcpv1alpha1.MCPServer:
+		conds = &o.Status.Conditions
+	case *mcpv1alpha1.MCPTool:
+		conds = &o.Status.Conditions
+	default:
+		panic(fmt.Sprintf("setCondition: unsupported type %T", obj))
+	}
+	meta.SetStatusCondition(conds, metav1.Condition{
+		Type:               condType,
+		Status:             status,
+		Reason:             reason,
+		Message:            truncate(oneLine(message), 32768),
+		ObservedGeneration: obj.GetGeneration(),
+	})
+}
+
+func isTrue(c *metav1.Condition) bool { return c != nil && c.Status == metav1.ConditionTrue }
+
+// isFailure reports whether a Ready condition records a failed sync.
+func isFailure(c *metav1.Condition) bool {
+	return c != nil && c.Status == metav1.ConditionFalse &&
+		(c.Reason == mcpv1alpha1.ReasonSyncFailed || c.Reason == mcpv1alpha1.ReasonAuthenticationFailed)
+}
+
+func readyMessage(server *mcpv1alpha1.MCPServer) string {
+	if c := meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady); c != nil {
+		return c.Message
+	}
+	return ""
+}
+
+// requeueOnConflict turns a lost optimistic-concurrency race into a quick, silent retry: conflicts
+// are normal and never surface in conditions or logs.
+func requeueOnConflict(result ctrl.Result, err error) (ctrl.Result, error) {
+	if err != nil && apierrors.IsConflict(err) {
+		return ctrl.Result{RequeueAfter: conflictRequeueDelay}, nil
+	}
+	return result, err
+}
+
+// joinBounded joins at most maxNamesInMessage items, then says how many more there are.
+func joinBounded(items []string, sep string) string {
+	if len(items) <= maxNamesInMessage {
+		return strings.Join(items, sep)
+	}
+	return strings.Join(items[:maxNamesInMessage], sep) + fmt.Sprintf("%s... and %d more", sep, len(items)-maxNamesInMessage)
+}
+
+// oneLine folds line breaks, so condition messages stay single-line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// truncate shortens s to at most max bytes on a UTF-8 boundary, marking the cut with "...".
+func truncate(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
