@@ -239,6 +239,28 @@ var _ = Describe("MCPServer sync", func() {
 		Expect(secret.OwnerReferences).To(BeEmpty())
 	})
 
+	It("verifies https servers against the CA bundle in tls.caSecretRef", func() {
+		upstream := mcpserver.StartTLS(mcpserver.Config{Tools: mcpserver.GeneratedTools(2)})
+		DeferCleanup(upstream.Close)
+		ca := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "ca", Namespace: namespace},
+			Data:       map[string][]byte{"ca.crt": []byte("not a certificate")},
+		}
+		Expect(k8sClient.Create(ctx, ca)).To(Succeed())
+		createServer(namespace, "tls", upstream.URL(), func(s *mcpv1alpha1.MCPServerSpec) {
+			s.TLS = &mcpv1alpha1.MCPServerTLS{CASecretRef: &mcpv1alpha1.SecretKeyReference{Name: "ca", Key: "ca.crt"}}
+		})
+		Eventually(func(g Gomega) {
+			stalled := condition(getServer(g, namespace, "tls").Status.Conditions, mcpv1alpha1.ConditionStalled)
+			g.Expect(stalled).NotTo(BeNil())
+			g.Expect(stalled.Message).To(Equal(`tls.caSecretRef: key "ca.crt" of Secret "ca" holds no PEM certificate`))
+		}).Should(Succeed())
+
+		ca.Data["ca.crt"] = upstream.CACertPEM()
+		Expect(k8sClient.Update(ctx, ca)).To(Succeed())
+		Expect(expectReady(namespace, "tls").Status.ToolCount).To(Equal(int32(2)))
+	})
+
 	It("keeps every tool while the server is down, and recovers", func() {
 		upstream := startMCP(mcpserver.Config{Tools: mcpserver.GeneratedTools(4)})
 		createServer(namespace, "flaky", upstream.URL(), nil)

@@ -18,6 +18,7 @@ package mcp
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -299,5 +300,43 @@ func TestTruncate(t *testing.T) {
 		if got := truncate(tt.in, tt.max); got != tt.want {
 			t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
 		}
+	}
+}
+
+func TestDiscoverOverTLS(t *testing.T) {
+	server := mcpserver.StartTLS(mcpserver.Config{Tools: mcpserver.GeneratedTools(2)})
+	t.Cleanup(func() { _ = server.Close() })
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(server.CACertPEM()) {
+		t.Fatal("cannot parse the test server's certificate")
+	}
+
+	tests := []struct {
+		name     string
+		endpoint Endpoint
+		wantErr  string
+	}{
+		{name: "trusted through the CA bundle", endpoint: Endpoint{RootCAs: pool}},
+		{name: "verification skipped", endpoint: Endpoint{InsecureSkipVerify: true}},
+		{name: "untrusted certificate", endpoint: Endpoint{}, wantErr: "certificate signed by unknown authority"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ep := tt.endpoint
+			ep.URL, ep.Timeout = server.URL(), 5*time.Second
+			res, err := (&Client{}).Discover(context.Background(), ep)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Discover error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Discover: %v", err)
+			}
+			if len(res.Tools) != 2 {
+				t.Errorf("tools = %v, want 2", toolNames(res.Tools))
+			}
+		})
 	}
 }

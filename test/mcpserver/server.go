@@ -22,10 +22,12 @@ package mcpserver
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,6 +84,7 @@ type Server struct {
 
 	listener net.Listener
 	http     *http.Server
+	tls      *httptest.Server
 }
 
 // Start serves cfg on addr (e.g. 127.0.0.1:0) until Close.
@@ -99,14 +102,41 @@ func Start(addr string, cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// StartTLS serves cfg over HTTPS on a loopback port, with a self-signed certificate valid for
+// 127.0.0.1 (see CACertPEM).
+func StartTLS(cfg Config) *Server {
+	s := &Server{cfg: cfg}
+	s.tls = httptest.NewUnstartedServer(s.Handler())
+	s.tls.StartTLS()
+	s.listener = s.tls.Listener
+	return s
+}
+
+// CACertPEM is the PEM certificate a client must trust to reach a server started with StartTLS.
+func (s *Server) CACertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.tls.Certificate().Raw})
+}
+
+func (s *Server) scheme() string {
+	if s.tls != nil {
+		return "https"
+	}
+	return "http"
+}
+
 // URL is the Streamable HTTP endpoint.
-func (s *Server) URL() string { return "http://" + s.listener.Addr().String() + "/mcp" }
+func (s *Server) URL() string { return s.scheme() + "://" + s.listener.Addr().String() + "/mcp" }
 
 // SSEURL is the SSE endpoint.
-func (s *Server) SSEURL() string { return "http://" + s.listener.Addr().String() + "/sse" }
+func (s *Server) SSEURL() string { return s.scheme() + "://" + s.listener.Addr().String() + "/sse" }
 
 // Close stops the server.
 func (s *Server) Close() error {
+	if s.tls != nil {
+		s.tls.CloseClientConnections()
+		s.tls.Close()
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(ctx)
