@@ -67,14 +67,24 @@ build: manifests generate fmt vet ## Build manager binary.
 run: manifests generate fmt vet setup-envtest ## Run the operator on an embedded local control plane (USE_EXISTING_CLUSTER=true: on the current kubeconfig).
 	go build -o bin/manager ./cmd
 	go build -o bin/localcluster ./hack/localcluster
+	go build -o bin/mcp-test-server ./hack/mcp-test-server
 	bin/localcluster --assets "$(ENVTEST_ASSETS)" --crds config/crd/bases --dir "$(LOCALBIN)/local-cluster" \
-		--use-existing-cluster="$(USE_EXISTING_CLUSTER)" -- bin/manager --health-probe-bind-address=127.0.0.1:8081 $(RUN_ARGS)
+		--use-existing-cluster="$(USE_EXISTING_CLUSTER)" \
+		$(if $(filter true,$(RUN_TEST_SERVER)),--sidecar "bin/mcp-test-server --addr=$(TEST_SERVER_ADDR) --token=local-dev-token") \
+		-- bin/manager --health-probe-bind-address=127.0.0.1:8081 $(RUN_ARGS)
+
+.PHONY: run-test-server
+run-test-server: ## Run only the test MCP server that config/samples points at (127.0.0.1:8090, token local-dev-token).
+	go run ./hack/mcp-test-server --addr=$(TEST_SERVER_ADDR) --token=local-dev-token
 
 # USE_EXISTING_CLUSTER=true makes 'make run' install the CRDs into, and run against, the cluster of
 # the current kubeconfig instead of starting a local control plane.
 USE_EXISTING_CLUSTER ?= false
 # RUN_ARGS are extra flags passed to the manager by 'make run', e.g. RUN_ARGS="--zap-log-level=debug".
 RUN_ARGS ?=
+# RUN_TEST_SERVER=true makes 'make run' also start the test MCP server that config/samples points at.
+RUN_TEST_SERVER ?= true
+TEST_SERVER_ADDR ?= 127.0.0.1:8090
 
 # The image cannot be built on machines without a container engine; the Dockerfile is kept correct by construction.
 .PHONY: docker-build

@@ -49,6 +49,8 @@ func run() int {
 	dir := fs.String("dir", "bin/local-cluster", "directory for the kubeconfig and control-plane logs")
 	useExisting := fs.Bool("use-existing-cluster", false,
 		"install the CRDs into, and run the manager against, the cluster of the current kubeconfig")
+	sidecar := fs.String("sidecar", "",
+		"a command line started before the manager and stopped after it (e.g. the test MCP server); its output goes to <dir>/<command>.log")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
@@ -109,6 +111,21 @@ Press Ctrl-C to stop the manager and the control plane.
 `, cluster.Version, strings.Join(localcluster.Controllers, ", "), strings.Join(cluster.CRDs, ", "),
 			cluster.Kubeconfig, absAssets, filepath.Join(absDir, "kube-controller-manager.log"))
 		env = []string{"KUBECONFIG=" + cluster.Kubeconfig}
+	}
+
+	if fields := strings.Fields(*sidecar); len(fields) > 0 {
+		logPath := filepath.Join(*dir, filepath.Base(fields[0])+".log")
+		if err := os.MkdirAll(*dir, 0o750); err != nil {
+			fmt.Fprintf(os.Stderr, "localcluster: %v\n", err)
+			return 1
+		}
+		side, err := localcluster.StartProcess(fields[0], fields[1:], nil, logPath)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "localcluster: cannot start %s: %v\n", fields[0], err)
+			return 1
+		}
+		defer func() { _ = side.Stop(5 * time.Second) }()
+		fmt.Printf("Started %s (logs: %s)\n\n", *sidecar, logPath)
 	}
 
 	mgr, err := localcluster.StartProcess(manager[0], manager[1:], env, "")
