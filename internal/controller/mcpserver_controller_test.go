@@ -143,9 +143,12 @@ var _ = Describe("MCPServer sync", func() {
 		}).Should(Succeed())
 
 		By("an edit made by hand is reverted")
-		edited := tools[2]
-		edited.Spec.Description = "edited by hand"
-		Expect(k8sClient.Update(ctx, &edited)).To(Succeed())
+		Eventually(func(g Gomega) {
+			edited := &mcpv1alpha1.MCPTool{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(&tools[2]), edited)).To(Succeed())
+			edited.Spec.Description = "edited by hand"
+			g.Expect(k8sClient.Update(ctx, edited)).To(Succeed())
+		}).Should(Succeed())
 		Eventually(func(g Gomega) string {
 			return toolsOf(g, namespace, "github")[2].Spec.Description
 		}).Should(Equal("Merge a pull request."))
