@@ -20,8 +20,12 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 )
@@ -60,4 +64,26 @@ func secretNames(server *mcpv1alpha1.MCPServer) []string {
 		names = append(names, t.CASecretRef.Name)
 	}
 	return names
+}
+
+// requestsFromIndex lists, from the cache, the objects in obj's namespace whose index field holds
+// obj's name, and returns a reconcile request for each: how a watched object re-queues the objects
+// that refer to it.
+func requestsFromIndex(ctx context.Context, c client.Reader, list client.ObjectList, index string, obj client.Object) []reconcile.Request {
+	if err := c.List(ctx, list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{index: obj.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "Cannot list objects by index", "index", index, "object", klog.KObj(obj))
+		return nil
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "Cannot read list", "index", index)
+		return nil
+	}
+	requests := make([]reconcile.Request, 0, len(items))
+	for _, item := range items {
+		if o, ok := item.(client.Object); ok {
+			requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)})
+		}
+	}
+	return requests
 }

@@ -395,16 +395,7 @@ func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // serversForSecret maps a Secret to the MCPServers in its namespace that reference it.
 func (r *MCPServerReconciler) serversForSecret(ctx context.Context, secret client.Object) []reconcile.Request {
-	list := &mcpv1alpha1.MCPServerList{}
-	if err := r.List(ctx, list, client.InNamespace(secret.GetNamespace()), client.MatchingFields{serverSecretIndex: secret.GetName()}); err != nil {
-		logf.FromContext(ctx).Error(err, "Cannot list MCPServers referencing Secret", "secret", klog.KObj(secret))
-		return nil
-	}
-	requests := make([]reconcile.Request, len(list.Items))
-	for i := range list.Items {
-		requests[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
-	}
-	return requests
+	return requestsFromIndex(ctx, r.Client, &mcpv1alpha1.MCPServerList{}, serverSecretIndex, secret)
 }
 
 func syncInterval(server *mcpv1alpha1.MCPServer) time.Duration {

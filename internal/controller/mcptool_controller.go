@@ -139,14 +139,5 @@ func (r *MCPToolReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // toolsForServer maps a server to its tools through the cache index.
 func (r *MCPToolReconciler) toolsForServer(ctx context.Context, server client.Object) []reconcile.Request {
-	list := &mcpv1alpha1.MCPToolList{}
-	if err := r.List(ctx, list, client.InNamespace(server.GetNamespace()), client.MatchingFields{toolServerIndex: server.GetName()}); err != nil {
-		logf.FromContext(ctx).Error(err, "Cannot list MCPTools of MCPServer", "mcpserver", klog.KObj(server))
-		return nil
-	}
-	requests := make([]reconcile.Request, len(list.Items))
-	for i := range list.Items {
-		requests[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
-	}
-	return requests
+	return requestsFromIndex(ctx, r.Client, &mcpv1alpha1.MCPToolList{}, toolServerIndex, server)
 }
