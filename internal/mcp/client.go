@@ -28,7 +28,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"time"
 	"unicode/utf8"
@@ -37,6 +36,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/naming"
 )
 
 // Endpoint is where and how to reach one MCP server.
@@ -124,11 +124,6 @@ type Client struct {
 }
 
 var _ Discoverer = &Client{}
-
-// toolNamePattern is MCP's tool-name rule: 1 to 128 letters, digits, '_', '-' and '.'. It also
-// keeps every tool referable from the mcp.toolregistry.io/tools annotation, whose syntax uses ':',
-// ',' and '/'.
-var toolNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 
 // Discover connects to the endpoint, lists every tool and prompt, and closes the session.
 func (c *Client) Discover(ctx context.Context, ep Endpoint) (*Result, error) {
@@ -257,7 +252,7 @@ func (c *Client) listTools(ctx context.Context, session *sdk.ClientSession, time
 // convertTool validates one tool and bounds its fields. It returns notes for anything skipped,
 // truncated or omitted, and ok=false when the tool is skipped.
 func convertTool(t *sdk.Tool, seen map[string]bool, limits Limits) (tool Tool, notes []string, ok bool) {
-	if !toolNamePattern.MatchString(t.Name) {
+	if !naming.ValidToolName(t.Name) {
 		return Tool{}, []string{fmt.Sprintf("tool %q skipped: a tool name is 1 to 128 letters, digits, '_', '-' and '.'",
 			truncate(t.Name, maxNoteNameSize))}, false
 	}

@@ -20,8 +20,17 @@ package naming
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"regexp"
 	"strings"
 )
+
+// toolNamePattern is MCP's tool-name rule: 1 to 128 letters, digits, '_', '-' and '.'. It also keeps
+// every tool referable from the mcp.toolregistry.io/tools annotation, whose syntax uses ':', ',' and
+// '/'.
+var toolNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
+
+// ValidToolName reports whether name follows MCP's tool-name rule.
+func ValidToolName(name string) bool { return toolNamePattern.MatchString(name) }
 
 const (
 	// maxNameLength is the limit of a DNS-1123 subdomain, which object names must be.
