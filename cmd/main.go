@@ -188,7 +188,7 @@ func run(opts options) error {
 	log.Info("Consumer kinds", "kinds", fmt.Sprint(consumerKinds))
 
 	ctx := ctrl.SetupSignalHandler()
-	if err := controller.SetupIndexes(ctx, mgr); err != nil {
+	if err := controller.SetupIndexes(ctx, mgr, consumerKinds); err != nil {
 		return err
 	}
 	limits := mcp.DefaultLimits
@@ -200,10 +200,11 @@ func run(opts options) error {
 		Recorder:                mgr.GetEventRecorder("mcp-registry-operator"),
 		Clock:                   clock.RealClock{},
 		MaxConcurrentReconciles: opts.maxConcurrentSyncs,
+		ConsumerKinds:           consumerKinds,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("cannot set up the MCPServer controller: %w", err)
 	}
-	if err := (&controller.MCPToolReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := (&controller.MCPToolReconciler{Client: mgr.GetClient(), ConsumerKinds: consumerKinds}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("cannot set up the MCPTool controller: %w", err)
 	}
 

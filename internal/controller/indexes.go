@@ -21,6 +21,8 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
 )
 
 // Cache field indexes: reverse lookups never list everything and filter.
@@ -38,9 +41,15 @@ const (
 	serverSecretIndex = "spec.secretRefs"
 )
 
-// SetupIndexes registers the field indexes the controllers use.
-func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+// SetupIndexes registers the field indexes the controllers use, including one per consumer kind
+// (watched metadata-only) by the servers and tools its annotation references.
+func SetupIndexes(ctx context.Context, mgr ctrl.Manager, consumerKinds []schema.GroupVersionKind) error {
 	indexer := mgr.GetFieldIndexer()
+	for _, gvk := range consumerKinds {
+		if err := indexer.IndexField(ctx, consumerObject(gvk), consumers.IndexField, consumers.IndexKeys); err != nil {
+			return fmt.Errorf("cannot index %s consumers: %w", gvk.Kind, err)
+		}
+	}
 	if err := indexer.IndexField(ctx, &mcpv1alpha1.MCPTool{}, toolServerIndex, func(o client.Object) []string {
 		return []string{o.(*mcpv1alpha1.MCPTool).Spec.ServerRef.Name}
 	}); err != nil {
@@ -52,6 +61,13 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 		return fmt.Errorf("cannot index MCPServers by Secret: %w", err)
 	}
 	return nil
+}
+
+// consumerObject is an empty metadata-only object of a consumer kind, for watches and indexes.
+func consumerObject(gvk schema.GroupVersionKind) *metav1.PartialObjectMetadata {
+	obj := &metav1.PartialObjectMetadata{}
+	obj.SetGroupVersionKind(gvk)
+	return obj
 }
 
 // secretNames lists the Secrets a server's spec references.

@@ -31,6 +31,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
@@ -47,6 +48,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
 	"github.com/toolregistry/mcp-registry-operator/internal/registry"
 )
@@ -75,6 +77,11 @@ type MCPServerReconciler struct {
 	Clock      clock.PassiveClock
 	// MaxConcurrentReconciles bounds parallel syncs (each may wait on a slow server).
 	MaxConcurrentReconciles int
+	// ConsumerKinds are the kinds whose mcp.toolregistry.io/tools annotation is read (watched
+	// metadata-only, from --consumer-resources).
+	ConsumerKinds []schema.GroupVersionKind
+
+	syncs *syncTracker
 }
 
 // +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcpservers,verbs=get;list;watch;update;patch
@@ -83,6 +90,9 @@ type MCPServerReconciler struct {
 // +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools,verbs=get;list;watch;create;update;patch;delete;deletecollection
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=batch,resources=jobs;cronjobs,verbs=get;list;watch
 
 // Reconcile brings one MCPServer's MCPTools and status in line with what its MCP server offers.
 func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -92,6 +102,9 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 func (r *MCPServerReconciler) reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	server := &mcpv1alpha1.MCPServer{}
 	if err := r.Get(ctx, req.NamespacedName, server); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.syncs.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 
@@ -132,6 +145,10 @@ func (r *MCPServerReconciler) reconcile(ctx context.Context, req ctrl.Request) (
 func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1alpha1.MCPServer) (ctrl.Result, error) {
 	interval := syncInterval(server)
 
+	if err := r.updateUsage(ctx, server); err != nil {
+		return ctrl.Result{}, err
+	}
+
 	if ptr.Deref(server.Spec.Suspend, false) {
 		// Not contacted; every MCPTool is kept, and the MCPTool controller marks them unavailable.
 		r.markSucceededGeneration(server, metav1.ConditionFalse, mcpv1alpha1.ReasonServerSuspended,
@@ -142,6 +159,23 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 	if err := registry.ValidateToolsSpec(server.Spec.Tools); err != nil {
 		r.markStalled(server, mcpv1alpha1.ReasonInvalidSpec, err.Error())
 		return ctrl.Result{}, nil
+	}
+
+	due, wait, last := r.syncs.due(server, r.Clock.Now())
+	if !due {
+		// Not time to contact the server: re-apply its last discovery (reverting hand edits and
+		// re-creating deleted tools) without a network call.
+		if last != nil {
+			desired, _ := registry.DesiredTools(server, last.Tools)
+			existing, err := r.existingTools(ctx, server)
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			if _, err := r.apply(ctx, server, registry.PlanChanges(server, desired, existing)); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 
 	endpoint, err := r.endpoint(ctx, server)
@@ -160,6 +194,7 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 	if err != nil {
 		return r.syncFailed(server, start, now, err)
 	}
+	r.syncs.succeeded(server, now.Time, discovered)
 
 	desired, overrideNotes := registry.DesiredTools(server, discovered.Tools)
 	existing, err := r.existingTools(ctx, server)
@@ -201,7 +236,7 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 }
 
 // syncFailed records a failed discovery. Nothing is pruned or recreated: a flapping server must not
-// churn the registry. The error is returned so the request backs off exponentially.
+// churn the registry.
 func (r *MCPServerReconciler) syncFailed(server *mcpv1alpha1.MCPServer, start *mcpv1alpha1.MCPServerStatus, now metav1.Time, err error) (ctrl.Result, error) {
 	msg := truncate(err.Error(), maxSyncErrorLength)
 	wasReady := isTrue(meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady))
@@ -221,10 +256,9 @@ func (r *MCPServerReconciler) syncFailed(server *mcpv1alpha1.MCPServer, start *m
 	if wasReady {
 		r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, reason, eventAction, "Sync failed; tools are kept as they were: %s", msg)
 	}
-	if reason == mcpv1alpha1.ReasonAuthenticationFailed {
-		return ctrl.Result{RequeueAfter: jitter(syncInterval(server))}, nil
-	}
-	return ctrl.Result{}, fmt.Errorf("sync with %s failed: %w", server.Spec.URL, err)
+	// The failure is recorded in status; the tracker's backoff (doubling from 5s, capped at
+	// syncInterval) schedules the retry.
+	return ctrl.Result{RequeueAfter: r.syncs.failed(server, now.Time)}, nil
 }
 
 // markSucceededGeneration records that this pass did what the current generation asks.
@@ -381,16 +415,52 @@ func (r *MCPServerReconciler) apply(ctx context.Context, server *mcpv1alpha1.MCP
 }
 
 // SetupWithManager watches MCPServers, the MCPTools they own (spec changes and deletions, to revert
-// hand edits and re-create what is missing) and, metadata only, the Secrets they reference.
+// hand edits and re-create what is missing) and, metadata only, the Secrets they reference and the
+// consumers that reference them.
 func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	if r.syncs == nil {
+		r.syncs = newSyncTracker()
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&mcpv1alpha1.MCPServer{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Owns(&mcpv1alpha1.MCPTool{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.serversForSecret), builder.OnlyMetadata).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
-		Named("mcpserver").
-		Complete(r)
+		Named("mcpserver")
+	for _, gvk := range r.ConsumerKinds {
+		b = b.Watches(consumerObject(gvk), handler.EnqueueRequestsFromMapFunc(serversForConsumer), builder.OnlyMetadata)
+	}
+	return b.Complete(r)
+}
+
+// serversForConsumer maps a consumer (before and after a change) to the servers it references.
+func serversForConsumer(_ context.Context, obj client.Object) []reconcile.Request {
+	seen := map[types.NamespacedName]bool{}
+	var requests []reconcile.Request
+	for _, ref := range consumers.References(obj) {
+		key := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Server}
+		if !seen[key] {
+			seen[key] = true
+			requests = append(requests, reconcile.Request{NamespacedName: key})
+		}
+	}
+	return requests
+}
+
+// updateUsage records who uses the server or any of its tools.
+func (r *MCPServerReconciler) updateUsage(ctx context.Context, server *mcpv1alpha1.MCPServer) error {
+	index := consumerIndex{reader: r.Client, kinds: r.ConsumerKinds}
+	found, err := index.find(ctx, consumers.ServerKey(server.Namespace, server.Name))
+	if err != nil {
+		return err
+	}
+	counting, err := index.counting(ctx, server, found)
+	if err != nil {
+		return err
+	}
+	setUsage(server, counting)
+	return nil
 }
 
 // serversForSecret maps a Secret to the MCPServers in its namespace that reference it.

@@ -83,6 +83,7 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 	if err := r.removeFinalizer(ctx, server); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.syncs.forget(client.ObjectKeyFromObject(server))
 	r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "Deleted", "Delete",
 		"Deleted MCPServer %s and its %d MCPTools", server.Name, server.Status.ToolCount)
 	return ctrl.Result{}, nil

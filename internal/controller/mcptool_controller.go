@@ -24,10 +24,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -35,12 +37,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
+	"github.com/toolregistry/mcp-registry-operator/internal/naming"
 )
 
 // MCPToolReconciler keeps each MCPTool's status: Ready when its server is Ready and the tool is
 // enabled. It also runs the tool's mcp.toolregistry.io/in-use-protection finalizer.
 type MCPToolReconciler struct {
 	client.Client
+	// ConsumerKinds are the kinds whose mcp.toolregistry.io/tools annotation is read.
+	ConsumerKinds []schema.GroupVersionKind
 }
 
 // +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools,verbs=get;list;watch;update;patch
@@ -75,6 +81,9 @@ func (r *MCPToolReconciler) reconcile(ctx context.Context, req ctrl.Request) (ct
 	before := tool.DeepCopy()
 	status, reason, message := toolReadiness(tool, server)
 	setCondition(tool, mcpv1alpha1.ConditionReady, status, reason, message)
+	if err := r.updateUsage(ctx, tool, server); err != nil {
+		return ctrl.Result{}, err
+	}
 	tool.Status.ObservedGeneration = tool.Generation
 	if equality.Semantic.DeepEqual(before.Status, tool.Status) {
 		return ctrl.Result{}, nil
@@ -128,13 +137,54 @@ func (r *MCPToolReconciler) reconcileDelete(ctx context.Context, tool *mcpv1alph
 	return nil
 }
 
-// SetupWithManager watches MCPTools and re-queues a server's tools whenever the server changes.
+// updateUsage records who uses the tool: consumers naming it, and consumers naming its whole
+// server, counted under the server's namespace policy (the default when the server is gone).
+func (r *MCPToolReconciler) updateUsage(ctx context.Context, tool *mcpv1alpha1.MCPTool, server *mcpv1alpha1.MCPServer) error {
+	if server == nil {
+		server = &mcpv1alpha1.MCPServer{ObjectMeta: metav1.ObjectMeta{Namespace: tool.Namespace, Name: tool.Spec.ServerRef.Name}}
+	}
+	index := consumerIndex{reader: r.Client, kinds: r.ConsumerKinds}
+	found, err := index.find(ctx,
+		consumers.ToolKey(tool.Namespace, tool.Spec.ServerRef.Name, tool.Spec.ToolName),
+		consumers.AllToolsKey(tool.Namespace, tool.Spec.ServerRef.Name))
+	if err != nil {
+		return err
+	}
+	counting, err := index.counting(ctx, server, found)
+	if err != nil {
+		return err
+	}
+	setUsage(tool, counting)
+	return nil
+}
+
+// SetupWithManager watches MCPTools, re-queues a server's tools whenever the server changes, and
+// re-queues the tools a consumer references (before and after a change).
 func (r *MCPToolReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&mcpv1alpha1.MCPTool{}).
 		Watches(&mcpv1alpha1.MCPServer{}, handler.EnqueueRequestsFromMapFunc(r.toolsForServer)).
-		Named("mcptool").
-		Complete(r)
+		Named("mcptool")
+	for _, gvk := range r.ConsumerKinds {
+		b = b.Watches(consumerObject(gvk), handler.EnqueueRequestsFromMapFunc(r.toolsForConsumer), builder.OnlyMetadata)
+	}
+	return b.Complete(r)
+}
+
+// toolsForConsumer maps a consumer to the tools it references: one tool by its derived name, or
+// every tool of a server referenced whole.
+func (r *MCPToolReconciler) toolsForConsumer(ctx context.Context, obj client.Object) []reconcile.Request {
+	var requests []reconcile.Request
+	for _, ref := range consumers.References(obj) {
+		if ref.Tool != "" {
+			requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{
+				Namespace: ref.Namespace, Name: naming.ToolObjectName(ref.Server, ref.Tool)}})
+			continue
+		}
+		server := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: ref.Namespace, Name: ref.Server}}
+		requests = append(requests, r.toolsForServer(ctx, server)...)
+	}
+	return requests
 }
 
 // toolsForServer maps a server to its tools through the cache index.

@@ -24,6 +24,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
@@ -86,7 +87,11 @@ var _ = BeforeSuite(func() {
 		HealthProbeBindAddress: "0",
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(SetupIndexes(ctx, mgr)).To(Succeed())
+	consumerKinds := []schema.GroupVersionKind{
+		{Group: "apps", Version: "v1", Kind: "Deployment"},
+		{Group: "batch", Version: "v1", Kind: "Job"},
+	}
+	Expect(SetupIndexes(ctx, mgr, consumerKinds)).To(Succeed())
 	Expect((&MCPServerReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
@@ -94,8 +99,9 @@ var _ = BeforeSuite(func() {
 		Recorder:                mgr.GetEventRecorder("mcp-registry-operator"),
 		Clock:                   clock.RealClock{},
 		MaxConcurrentReconciles: 4,
+		ConsumerKinds:           consumerKinds,
 	}).SetupWithManager(mgr)).To(Succeed())
-	Expect((&MCPToolReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&MCPToolReconciler{Client: mgr.GetClient(), ConsumerKinds: consumerKinds}).SetupWithManager(mgr)).To(Succeed())
 
 	go func() {
 		defer GinkgoRecover()

@@ -1,0 +1,89 @@
+/*
+Copyright 2026 The mcp-registry-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package consumers
+
+import (
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+)
+
+// IndexField is the cache index of consumers by what they reference.
+const IndexField = "metadata.annotations." + mcpv1alpha1.ToolsAnnotation
+
+// ServerKey is the index key of every consumer referencing the server or any of its tools.
+func ServerKey(namespace, server string) string {
+	return "server:" + namespace + "/" + server
+}
+
+// ToolKey is the index key of every consumer referencing one tool by name.
+func ToolKey(namespace, server, tool string) string {
+	return "tool:" + namespace + "/" + server + ":" + tool
+}
+
+// AllToolsKey is the index key of every consumer referencing the whole server (bare, or `:*`),
+// which uses every one of its tools.
+func AllToolsKey(namespace, server string) string {
+	return "tool:" + namespace + "/" + server + ":*"
+}
+
+// IndexKeys are the index values of a consumer. A consumer that is being deleted has none: it no
+// longer counts, which breaks cycles the way PVC protection ignores terminating pods. Malformed
+// references have none either; they are reported as Warning Events elsewhere.
+func IndexKeys(obj client.Object) []string {
+	if obj.GetDeletionTimestamp() != nil {
+		return nil
+	}
+	value, ok := obj.GetAnnotations()[mcpv1alpha1.ToolsAnnotation]
+	if !ok {
+		return nil
+	}
+	refs, _ := ParseAnnotation(value)
+	keys := make([]string, 0, 2*len(refs))
+	seen := map[string]bool{}
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	for _, ref := range refs {
+		ref = ref.In(obj.GetNamespace())
+		add(ServerKey(ref.Namespace, ref.Server))
+		if ref.Tool == "" {
+			add(AllToolsKey(ref.Namespace, ref.Server))
+		} else {
+			add(ToolKey(ref.Namespace, ref.Server, ref.Tool))
+		}
+	}
+	return keys
+}
+
+// References returns the consumer's references resolved against its namespace, for mapping a
+// consumer change to the servers and tools it affects. It ignores the deletion state: a consumer
+// that starts terminating must re-queue what it referenced.
+func References(obj client.Object) []Reference {
+	value, ok := obj.GetAnnotations()[mcpv1alpha1.ToolsAnnotation]
+	if !ok {
+		return nil
+	}
+	refs, _ := ParseAnnotation(value)
+	for i := range refs {
+		refs[i] = refs[i].In(obj.GetNamespace())
+	}
+	return refs
+}

@@ -1,0 +1,183 @@
+/*
+Copyright 2026 The mcp-registry-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/naming"
+	"github.com/toolregistry/mcp-registry-operator/test/mcpserver"
+)
+
+// newConsumer creates a Deployment carrying the tools annotation (no pods run in envtest).
+func newConsumer(namespace, name, tools string, finalizers ...string) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: namespace, Finalizers: finalizers,
+			Annotations: map[string]string{mcpv1alpha1.ToolsAnnotation: tools},
+		},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "agent", Image: "example.com/agent:1"}}},
+			},
+		},
+	}
+	Expect(k8sClient.Create(ctx, d)).To(Succeed())
+	return d
+}
+
+func setToolsAnnotation(d *appsv1.Deployment, value string) {
+	Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(d), d)).To(Succeed())
+		if value == "" {
+			delete(d.Annotations, mcpv1alpha1.ToolsAnnotation)
+		} else {
+			d.Annotations[mcpv1alpha1.ToolsAnnotation] = value
+		}
+		g.Expect(k8sClient.Update(ctx, d)).To(Succeed())
+	}).Should(Succeed())
+}
+
+// serverUsage returns the InUse condition's status and message and the consumer count of a server.
+func serverUsage(g Gomega, namespace, name string) (metav1.ConditionStatus, string, int32) {
+	server := getServer(g, namespace, name)
+	c := condition(server.Status.Conditions, mcpv1alpha1.ConditionInUse)
+	g.Expect(c).NotTo(BeNil())
+	return c.Status, c.Message, server.Status.ConsumerCount
+}
+
+func toolUsage(g Gomega, namespace, server, tool string) (metav1.ConditionStatus, string, int32) {
+	t := &mcpv1alpha1.MCPTool{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: namespace, Name: naming.ToolObjectName(server, tool)}, t)).To(Succeed())
+	c := condition(t.Status.Conditions, mcpv1alpha1.ConditionInUse)
+	g.Expect(c).NotTo(BeNil())
+	return c.Status, c.Message, t.Status.ConsumerCount
+}
+
+var _ = Describe("Consumers", func() {
+	var (
+		namespace string
+		upstream  *mcpserver.Server
+	)
+
+	BeforeEach(func() {
+		namespace = newNamespace()
+		upstream = startMCP(mcpserver.Config{Tools: mcpserver.SampleTools()})
+		createServer(namespace, "github", upstream.URL(), nil)
+		expectReady(namespace, "github")
+	})
+
+	It("shows who uses a server and each tool, updated by watches, without contacting the MCP server", func() {
+		Eventually(func(g Gomega) metav1.ConditionStatus { s, _, _ := serverUsage(g, namespace, "github"); return s }).
+			Should(Equal(metav1.ConditionFalse))
+		requests := upstream.Requests()
+
+		agent := newConsumer(namespace, "triage-agent", "github:create_issue, github:search_issues")
+		Eventually(func(g Gomega) {
+			status, message, count := serverUsage(g, namespace, "github")
+			g.Expect(status).To(Equal(metav1.ConditionTrue))
+			g.Expect(message).To(Equal("Used by 1 consumer: Deployment " + namespace + "/triage-agent"))
+			g.Expect(count).To(Equal(int32(1)))
+			g.Expect(getServer(g, namespace, "github").Status.Consumers).To(Equal([]mcpv1alpha1.ConsumerReference{
+				{APIVersion: "apps/v1", Kind: "Deployment", Namespace: namespace, Name: "triage-agent"}}))
+			toolStatus, _, toolCount := toolUsage(g, namespace, "github", "create_issue")
+			g.Expect(toolStatus).To(Equal(metav1.ConditionTrue))
+			g.Expect(toolCount).To(Equal(int32(1)))
+			otherStatus, _, _ := toolUsage(g, namespace, "github", "get_pull_request")
+			g.Expect(otherStatus).To(Equal(metav1.ConditionFalse))
+		}).WithTimeout(5 * time.Second).Should(Succeed())
+
+		By("a whole-server reference uses every tool")
+		newConsumer(namespace, "auditor", "github")
+		Eventually(func(g Gomega) {
+			status, message, count := toolUsage(g, namespace, "github", "get_pull_request")
+			g.Expect(status).To(Equal(metav1.ConditionTrue))
+			g.Expect(message).To(Equal("Used by 1 consumer: Deployment " + namespace + "/auditor"))
+			g.Expect(count).To(Equal(int32(1)))
+			_, serverMessage, serverCount := serverUsage(g, namespace, "github")
+			g.Expect(serverCount).To(Equal(int32(2)))
+			g.Expect(serverMessage).To(Equal("Used by 2 consumers: Deployment " + namespace + "/auditor, Deployment " + namespace + "/triage-agent"))
+		}).WithTimeout(5 * time.Second).Should(Succeed())
+
+		By("removing the annotation releases the tools at once")
+		setToolsAnnotation(agent, "")
+		Eventually(func(g Gomega) {
+			status, _, _ := toolUsage(g, namespace, "github", "create_issue")
+			g.Expect(status).To(Equal(metav1.ConditionTrue), "still used through auditor's whole-server reference")
+			_, _, count := serverUsage(g, namespace, "github")
+			g.Expect(count).To(Equal(int32(1)))
+		}).WithTimeout(5 * time.Second).Should(Succeed())
+
+		Expect(upstream.Requests()).To(Equal(requests), "consumer changes never contact the MCP server")
+	})
+
+	It("counts only namespaces the server allows, and ignores terminating consumers", func() {
+		other := newNamespace()
+		newConsumer(other, "tenant-b", namespace+"/github")
+		newConsumer(namespace, "leaving", "github", "example.com/hold")
+
+		Eventually(func(g Gomega) {
+			_, message, count := serverUsage(g, namespace, "github")
+			g.Expect(count).To(Equal(int32(1)), "only the same-namespace consumer counts by default")
+			g.Expect(message).To(ContainSubstring("/leaving"))
+		}).WithTimeout(5 * time.Second).Should(Succeed())
+
+		By("a consumer being deleted no longer counts")
+		leaving := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "leaving"}}
+		Expect(k8sClient.Delete(ctx, leaving)).To(Succeed())
+		Eventually(func(g Gomega) int32 { _, _, c := serverUsage(g, namespace, "github"); return c }).
+			WithTimeout(5 * time.Second).Should(Equal(int32(0)))
+
+		By("consumers.namespaces: All counts the other tenant")
+		updateServer(namespace, "github", func(s *mcpv1alpha1.MCPServer) {
+			s.Spec.Consumers = &mcpv1alpha1.ConsumerPolicy{Namespaces: mcpv1alpha1.ConsumerNamespacesAll}
+		})
+		Eventually(func(g Gomega) string { _, m, _ := serverUsage(g, namespace, "github"); return m }).
+			Should(Equal("Used by 1 consumer: Deployment " + other + "/tenant-b"))
+
+		By("consumers.namespaces: Selector counts matching namespaces only")
+		updateServer(namespace, "github", func(s *mcpv1alpha1.MCPServer) {
+			s.Spec.Consumers = &mcpv1alpha1.ConsumerPolicy{
+				Namespaces:        mcpv1alpha1.ConsumerNamespacesSelector,
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": other}},
+			}
+		})
+		Eventually(func(g Gomega) int32 { _, _, c := serverUsage(g, namespace, "github"); return c }).Should(Equal(int32(1)))
+		updateServer(namespace, "github", func(s *mcpv1alpha1.MCPServer) {
+			s.Spec.Consumers.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": "nobody"}}
+		})
+		Eventually(func(g Gomega) int32 { _, _, c := serverUsage(g, namespace, "github"); return c }).Should(Equal(int32(0)))
+
+		// Release the finalizer this test added, so the namespace can go.
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(leaving), leaving)).To(Succeed())
+			leaving.Finalizers = nil
+			g.Expect(k8sClient.Update(ctx, leaving)).To(Succeed())
+		}).Should(Succeed())
+	})
+})
