@@ -204,7 +204,7 @@ func run(opts options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("cannot set up the MCPServer controller: %w", err)
 	}
-	if err := (&controller.MCPToolReconciler{Client: mgr.GetClient(), ConsumerKinds: consumerKinds}).SetupWithManager(mgr); err != nil {
+	if err := (&controller.MCPToolReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("cannot set up the MCPTool controller: %w", err)
 	}
 

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -31,12 +32,18 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
 	"github.com/toolregistry/mcp-registry-operator/internal/registry"
 )
 
-// deleteSafetyResync is the backstop while waiting for MCPTools to go: their deletion events
-// re-queue the server at once.
-const deleteSafetyResync = time.Minute
+const (
+	// deleteSafetyResync is the backstop while waiting for MCPTools to go: their deletion events
+	// re-queue the server at once.
+	deleteSafetyResync = time.Minute
+	// blockedSafetyResync is the backstop while consumers block a delete: consumer changes re-queue
+	// the server at once.
+	blockedSafetyResync = 10 * time.Minute
+)
 
 // reconcileDelete runs the mcp.toolregistry.io/cleanup finalizer. Every step is idempotent: a pass
 // interrupted anywhere is completed by the next one.
@@ -59,6 +66,31 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 		return r.orphan(ctx, server, owned)
 	}
 
+	before := server.DeepCopy()
+	if forced(server) {
+		if err := r.warnForced(ctx, server); err != nil {
+			return ctrl.Result{}, err
+		}
+	} else {
+		// Decide "in use" on the cache, and confirm "unused" with a live read before destroying.
+		if err := r.updateUsage(ctx, server); err != nil {
+			return ctrl.Result{}, err
+		}
+		users := server.Status.Consumers
+		count := server.Status.ConsumerCount
+		if count == 0 {
+			live, err := r.liveConsumers(ctx, server)
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			users, count = live, int32(len(live))
+		}
+		if count > 0 {
+			return r.block(ctx, before, server, count, users)
+		}
+	}
+	r.unblock(server)
+
 	remaining := 0
 	for _, t := range owned {
 		if t.DeletionTimestamp.IsZero() {
@@ -71,13 +103,14 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 		}
 	}
 	if len(owned) > 0 {
-		before := server.DeepCopy()
-		setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionFalse, mcpv1alpha1.ReasonDeleting,
-			fmt.Sprintf("Deleting: waiting for %d MCPTools to be removed", len(owned)))
+		setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionFalse, mcpv1alpha1.ReasonDeleting, waitingForTools(owned))
 		if err := r.patchStatus(ctx, before, server); err != nil {
 			return ctrl.Result{}, err
 		}
 		return ctrl.Result{RequeueAfter: deleteSafetyResync}, nil
+	}
+	if err := r.patchStatus(ctx, before, server); err != nil {
+		return ctrl.Result{}, err
 	}
 
 	if err := r.removeFinalizer(ctx, server); err != nil {
@@ -85,8 +118,104 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 	}
 	r.syncs.forget(client.ObjectKeyFromObject(server))
 	r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "Deleted", "Delete",
-		"Deleted MCPServer %s and its %d MCPTools", server.Name, server.Status.ToolCount)
+		"Deleted MCPServer %s and its %d MCPTools", server.Name, len(tools))
 	return ctrl.Result{}, nil
+}
+
+// forced reports whether the force annotation is set.
+func forced(obj client.Object) bool {
+	return obj.GetAnnotations()[mcpv1alpha1.ForceDeleteAnnotation] == "true"
+}
+
+// block records that consumers hold the delete, emitting one Warning Event on the transition, and
+// changes nothing else. Consumer changes re-queue the server through the watches; the resync is a
+// backstop.
+func (r *MCPServerReconciler) block(ctx context.Context, before, server *mcpv1alpha1.MCPServer, count int32, users []mcpv1alpha1.ConsumerReference) (ctrl.Result, error) {
+	msg := fmt.Sprintf("Deletion waits for %d %s: %s", count, pluralConsumers(count), describeConsumers(users))
+	if int(count) > len(users) {
+		msg = fmt.Sprintf("Deletion waits for %d %s: %s and %d more", count, pluralConsumers(count), describeConsumers(users), int(count)-len(users))
+	}
+	wasBlocked := isTrue(meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionDeletionBlocked))
+	setCondition(server, mcpv1alpha1.ConditionDeletionBlocked, metav1.ConditionTrue, mcpv1alpha1.ReasonToolsInUse, msg)
+	setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionFalse, mcpv1alpha1.ReasonToolsInUse, msg)
+	if err := r.patchStatus(ctx, before, server); err != nil {
+		return ctrl.Result{}, err
+	}
+	if !wasBlocked {
+		r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, "DeletionBlocked", "Delete",
+			"%s; remove their %s annotation, or set %s: \"true\" to delete anyway", msg, mcpv1alpha1.ToolsAnnotation, mcpv1alpha1.ForceDeleteAnnotation)
+	}
+	return ctrl.Result{RequeueAfter: blockedSafetyResync}, nil
+}
+
+// unblock clears DeletionBlocked, with a Normal Event when it was set.
+func (r *MCPServerReconciler) unblock(server *mcpv1alpha1.MCPServer) {
+	if isTrue(meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionDeletionBlocked)) {
+		r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "DeletionUnblocked", "Delete", "No consumer holds the deletion any more")
+	}
+	meta.RemoveStatusCondition(&server.Status.Conditions, mcpv1alpha1.ConditionDeletionBlocked)
+}
+
+// warnForced emits, once per consumer, a Warning Event on the server and on every consumer that the
+// forced delete breaks.
+func (r *MCPServerReconciler) warnForced(ctx context.Context, server *mcpv1alpha1.MCPServer) error {
+	if ready := meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady); ready != nil && ready.Reason == mcpv1alpha1.ReasonDeleting {
+		return nil // warned on the first forced pass
+	}
+	index := consumerIndex{reader: r.Client, kinds: r.ConsumerKinds}
+	found, err := index.find(ctx, consumers.ServerKey(server.Namespace, server.Name))
+	if err != nil {
+		return err
+	}
+	users, err := index.counting(ctx, server, found)
+	if err != nil {
+		return err
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, "ForceDeleted", "Delete",
+		"Deleted with %s while in use by %d %s: %s", mcpv1alpha1.ForceDeleteAnnotation, len(users), pluralConsumers(int32(len(users))), describeConsumers(users))
+	for _, u := range users {
+		consumer := &metav1.PartialObjectMetadata{
+			TypeMeta:   metav1.TypeMeta{APIVersion: u.APIVersion, Kind: u.Kind},
+			ObjectMeta: metav1.ObjectMeta{Namespace: u.Namespace, Name: u.Name},
+		}
+		r.Recorder.Eventf(consumer, server, corev1.EventTypeWarning, "MCPServerForceDeleted", "Delete",
+			"MCPServer %s/%s, whose tools this object uses, was force-deleted", server.Namespace, server.Name)
+	}
+	return nil
+}
+
+// liveConsumers lists, bypassing the cache, the counting consumers of the server.
+func (r *MCPServerReconciler) liveConsumers(ctx context.Context, server *mcpv1alpha1.MCPServer) ([]mcpv1alpha1.ConsumerReference, error) {
+	index := consumerIndex{reader: r.Client, kinds: r.ConsumerKinds}
+	found, err := index.findLive(ctx, r.APIReader, consumers.ServerKey(server.Namespace, server.Name))
+	if err != nil {
+		return nil, err
+	}
+	return index.counting(ctx, server, found)
+}
+
+// waitingForTools says which MCPTools the delete waits for, and who holds the ones that are blocked.
+func waitingForTools(tools []*mcpv1alpha1.MCPTool) string {
+	var held []string
+	for _, t := range tools {
+		if c := meta.FindStatusCondition(t.Status.Conditions, mcpv1alpha1.ConditionDeletionBlocked); isTrue(c) {
+			held = append(held, fmt.Sprintf("MCPTool %s (%s)", t.Name, c.Message))
+		}
+	}
+	if len(held) > 0 {
+		return fmt.Sprintf("Deleting: waiting for %d MCPTools; held: %s", len(tools), joinBounded(held, "; "))
+	}
+	return fmt.Sprintf("Deleting: waiting for %d MCPTools to be removed", len(tools))
+}
+
+func pluralConsumers(n int32) string {
+	if n == 1 {
+		return "consumer"
+	}
+	return "consumers"
 }
 
 // orphaning reports whether the server is deleted with deletionPolicy Orphan or --cascade=orphan.

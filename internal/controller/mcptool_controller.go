@@ -45,6 +45,8 @@ import (
 // enabled. It also runs the tool's mcp.toolregistry.io/in-use-protection finalizer.
 type MCPToolReconciler struct {
 	client.Client
+	// APIReader confirms, bypassing the cache, that a tool is unused before releasing it.
+	APIReader client.Reader
 	// ConsumerKinds are the kinds whose mcp.toolregistry.io/tools annotation is read.
 	ConsumerKinds []schema.GroupVersionKind
 }
@@ -122,11 +124,45 @@ func toolReadiness(tool *mcpv1alpha1.MCPTool, server *mcpv1alpha1.MCPServer) (me
 	return metav1.ConditionTrue, mcpv1alpha1.ReasonSucceeded, "Available"
 }
 
-// reconcileDelete releases the tool's finalizer. Consumers that hold it arrive with the consumer
-// index; until then a tool is never in use.
+// reconcileDelete runs the tool's in-use-protection finalizer: the tool stays, with
+// DeletionBlocked naming its consumers, while counting consumers reference it, unless the tool or
+// its server (being deleted) carries the force annotation. "Unused" is confirmed with a live read.
 func (r *MCPToolReconciler) reconcileDelete(ctx context.Context, tool *mcpv1alpha1.MCPTool) error {
 	if !controllerutil.ContainsFinalizer(tool, mcpv1alpha1.ToolFinalizer) {
 		return nil
+	}
+	server := &mcpv1alpha1.MCPServer{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: tool.Namespace, Name: tool.Spec.ServerRef.Name}, server); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("cannot get MCPServer %q: %w", tool.Spec.ServerRef.Name, err)
+		}
+		server = nil
+	}
+	force := forced(tool) || (server != nil && !server.DeletionTimestamp.IsZero() && forced(server))
+	if !force {
+		before := tool.DeepCopy()
+		if err := r.updateUsage(ctx, tool, server); err != nil {
+			return err
+		}
+		users, count := tool.Status.Consumers, tool.Status.ConsumerCount
+		if count == 0 {
+			live, err := r.liveConsumers(ctx, tool, server)
+			if err != nil {
+				return err
+			}
+			users, count = live, int32(len(live))
+		}
+		if count > 0 {
+			msg := fmt.Sprintf("Used by %d %s: %s", count, pluralConsumers(count), describeConsumers(users))
+			setCondition(tool, mcpv1alpha1.ConditionDeletionBlocked, metav1.ConditionTrue, mcpv1alpha1.ReasonToolsInUse, msg)
+			if equality.Semantic.DeepEqual(before.Status, tool.Status) {
+				return nil
+			}
+			if err := r.Status().Patch(ctx, tool, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("cannot patch status: %w", err)
+			}
+			return nil
+		}
 	}
 	patch := client.MergeFromWithOptions(tool.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(tool, mcpv1alpha1.ToolFinalizer)
@@ -135,6 +171,21 @@ func (r *MCPToolReconciler) reconcileDelete(ctx context.Context, tool *mcpv1alph
 	}
 	logf.FromContext(ctx).V(1).Info("Released MCPTool", "mcptool", klog.KObj(tool))
 	return nil
+}
+
+// liveConsumers lists, bypassing the cache, the counting consumers of the tool.
+func (r *MCPToolReconciler) liveConsumers(ctx context.Context, tool *mcpv1alpha1.MCPTool, server *mcpv1alpha1.MCPServer) ([]mcpv1alpha1.ConsumerReference, error) {
+	if server == nil {
+		server = &mcpv1alpha1.MCPServer{ObjectMeta: metav1.ObjectMeta{Namespace: tool.Namespace, Name: tool.Spec.ServerRef.Name}}
+	}
+	index := consumerIndex{reader: r.Client, kinds: r.ConsumerKinds}
+	found, err := index.findLive(ctx, r.APIReader,
+		consumers.ToolKey(tool.Namespace, tool.Spec.ServerRef.Name, tool.Spec.ToolName),
+		consumers.AllToolsKey(tool.Namespace, tool.Spec.ServerRef.Name))
+	if err != nil {
+		return nil, err
+	}
+	return index.counting(ctx, server, found)
 }
 
 // updateUsage records who uses the tool: consumers naming it, and consumers naming its whole

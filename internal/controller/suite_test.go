@@ -101,7 +101,7 @@ var _ = BeforeSuite(func() {
 		MaxConcurrentReconciles: 4,
 		ConsumerKinds:           consumerKinds,
 	}).SetupWithManager(mgr)).To(Succeed())
-	Expect((&MCPToolReconciler{Client: mgr.GetClient(), ConsumerKinds: consumerKinds}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&MCPToolReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds}).SetupWithManager(mgr)).To(Succeed())
 
 	go func() {
 		defer GinkgoRecover()

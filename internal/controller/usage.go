@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -58,6 +59,29 @@ func (ci consumerIndex) find(ctx context.Context, keys ...string) ([]mcpv1alpha1
 					seen[ref] = true
 					out = append(out, ref)
 				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// findLive is find bypassing the cache: it lists every consumer live and keeps those holding any
+// of the keys. It confirms "unused" before anything is destroyed.
+func (ci consumerIndex) findLive(ctx context.Context, live client.Reader, keys ...string) ([]mcpv1alpha1.ConsumerReference, error) {
+	var out []mcpv1alpha1.ConsumerReference
+	for _, gvk := range ci.kinds {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := live.List(ctx, list); err != nil {
+			return nil, fmt.Errorf("cannot list %s consumers: %w", gvk.Kind, err)
+		}
+		for i := range list.Items {
+			itemKeys := consumers.IndexKeys(&list.Items[i])
+			if slices.ContainsFunc(keys, func(k string) bool { return slices.Contains(itemKeys, k) }) {
+				out = append(out, mcpv1alpha1.ConsumerReference{
+					APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind,
+					Namespace: list.Items[i].Namespace, Name: list.Items[i].Name,
+				})
 			}
 		}
 	}
