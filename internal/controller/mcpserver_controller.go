@@ -463,9 +463,14 @@ func (r *MCPServerReconciler) updateUsage(ctx context.Context, server *mcpv1alph
 	return nil
 }
 
-// serversForSecret maps a Secret to the MCPServers in its namespace that reference it.
+// serversForSecret maps a Secret to the MCPServers in its namespace that reference it, and to the
+// MCPServer that owns it (whose deletion waits for it to go).
 func (r *MCPServerReconciler) serversForSecret(ctx context.Context, secret client.Object) []reconcile.Request {
-	return requestsFromIndex(ctx, r.Client, &mcpv1alpha1.MCPServerList{}, serverSecretIndex, secret)
+	requests := requestsFromIndex(ctx, r.Client, &mcpv1alpha1.MCPServerList{}, serverSecretIndex, secret)
+	if ref := metav1.GetControllerOf(secret); ref != nil && ref.Kind == "MCPServer" && ref.APIVersion == mcpv1alpha1.GroupVersion.String() {
+		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: secret.GetNamespace(), Name: ref.Name}})
+	}
+	return requests
 }
 
 func syncInterval(server *mcpv1alpha1.MCPServer) time.Duration {

@@ -62,8 +62,13 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 	}
 	owned := slices.DeleteFunc(tools, func(t *mcpv1alpha1.MCPTool) bool { return !registry.OwnedBy(t, server) })
 
+	secrets, err := r.ownedSecrets(ctx, server)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
 	if orphaning(server) {
-		return r.orphan(ctx, server, owned)
+		return r.orphan(ctx, server, owned, secrets)
 	}
 
 	before := server.DeepCopy()
@@ -109,6 +114,26 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 		}
 		return ctrl.Result{RequeueAfter: deleteSafetyResync}, nil
 	}
+
+	// The tools are gone: now the Secrets this server owns (never one it merely references).
+	if len(secrets) > 0 {
+		for _, secret := range secrets {
+			if !secret.DeletionTimestamp.IsZero() {
+				continue
+			}
+			uid := secret.UID
+			if err := r.Delete(ctx, secret, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+				return ctrl.Result{}, fmt.Errorf("cannot delete Secret %q: %w", secret.Name, err)
+			}
+			logf.FromContext(ctx).V(1).Info("Deleted Secret", "secret", klog.KObj(secret))
+		}
+		setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionFalse, mcpv1alpha1.ReasonDeleting,
+			fmt.Sprintf("Deleting: waiting for %d owned Secrets to be removed", len(secrets)))
+		if err := r.patchStatus(ctx, before, server); err != nil {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{RequeueAfter: deleteSafetyResync}, nil
+	}
 	if err := r.patchStatus(ctx, before, server); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -118,7 +143,7 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 	}
 	r.syncs.forget(client.ObjectKeyFromObject(server))
 	r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "Deleted", "Delete",
-		"Deleted MCPServer %s and its %d MCPTools", server.Name, len(tools))
+		"Deleted MCPServer %s: its MCPTools (%d at the last sync) and the Secrets it owned", server.Name, server.Status.ToolCount)
 	return ctrl.Result{}, nil
 }
 
@@ -224,24 +249,51 @@ func orphaning(server *mcpv1alpha1.MCPServer) bool {
 		controllerutil.ContainsFinalizer(server, metav1.FinalizerOrphanDependents)
 }
 
-// orphan releases the server's MCPTools (drops its ownerReference) and removes the finalizer.
-func (r *MCPServerReconciler) orphan(ctx context.Context, server *mcpv1alpha1.MCPServer, owned []*mcpv1alpha1.MCPTool) (ctrl.Result, error) {
-	for _, tool := range owned {
-		patch := client.MergeFromWithOptions(tool.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		tool.OwnerReferences = slices.DeleteFunc(tool.OwnerReferences, func(ref metav1.OwnerReference) bool {
+// orphan releases the server's MCPTools and owned Secrets (drops its ownerReference) and removes
+// the finalizer.
+func (r *MCPServerReconciler) orphan(ctx context.Context, server *mcpv1alpha1.MCPServer, owned []*mcpv1alpha1.MCPTool, secrets []*metav1.PartialObjectMetadata) (ctrl.Result, error) {
+	objects := make([]client.Object, 0, len(owned)+len(secrets))
+	for _, t := range owned {
+		objects = append(objects, t)
+	}
+	for _, s := range secrets {
+		objects = append(objects, s)
+	}
+	for _, obj := range objects {
+		patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+		obj.SetOwnerReferences(slices.DeleteFunc(obj.GetOwnerReferences(), func(ref metav1.OwnerReference) bool {
 			return ref.UID == server.UID
-		})
-		if err := r.Patch(ctx, tool, patch); client.IgnoreNotFound(err) != nil {
-			return ctrl.Result{}, fmt.Errorf("cannot release MCPTool %q: %w", tool.Name, err)
+		}))
+		if err := r.Patch(ctx, obj, patch); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, fmt.Errorf("cannot release %s %q: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
 		}
-		logf.FromContext(ctx).V(1).Info("Released MCPTool", "mcptool", klog.KObj(tool))
 	}
 	if err := r.removeFinalizer(ctx, server); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.syncs.forget(client.ObjectKeyFromObject(server))
 	r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "Orphaned", "Delete",
-		"Deleted MCPServer %s and kept its %d MCPTools, now without an owner", server.Name, len(owned))
+		"Deleted MCPServer %s and kept its %d MCPTools and %d owned Secrets, now without an owner", server.Name, len(owned), len(secrets))
 	return ctrl.Result{}, nil
+}
+
+// ownedSecrets lists, from the metadata cache, the Secrets whose controller is this server.
+func (r *MCPServerReconciler) ownedSecrets(ctx context.Context, server *mcpv1alpha1.MCPServer) ([]*metav1.PartialObjectMetadata, error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+	if err := r.List(ctx, list, client.InNamespace(server.Namespace)); err != nil {
+		return nil, fmt.Errorf("cannot list Secrets: %w", err)
+	}
+	var owned []*metav1.PartialObjectMetadata
+	for i := range list.Items {
+		ref := metav1.GetControllerOf(&list.Items[i])
+		if ref != nil && ref.UID == server.UID {
+			item := &list.Items[i]
+			item.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+			owned = append(owned, item)
+		}
+	}
+	return owned, nil
 }
 
 // deleteTools deletes the server's MCPTools: with one collection call when every MCPTool carrying

@@ -22,8 +22,10 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
@@ -164,5 +166,71 @@ var _ = Describe("Deleting an MCPServer in use", func() {
 		deleteServer(namespace, "secretless")
 		expectServerGone(namespace, "dead", 5*time.Second)
 		expectServerGone(namespace, "secretless", 5*time.Second)
+	})
+})
+
+var _ = Describe("Owned Secrets and orphaning", func() {
+	var namespace string
+
+	BeforeEach(func() {
+		namespace = newNamespace()
+	})
+
+	ownedSecret := func(server *mcpv1alpha1.MCPServer, name string) *corev1.Secret {
+		s := getServer(Default, server.Namespace, server.Name)
+		secret := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: server.Namespace, OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: mcpv1alpha1.GroupVersion.String(), Kind: "MCPServer", Name: s.Name, UID: s.UID,
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+			}}},
+			StringData: map[string]string{"client_secret": "issued-by-the-server"},
+		}
+		Expect(k8sClient.Create(ctx, secret)).To(Succeed())
+		return secret
+	}
+
+	It("deletes the Secrets the server owns, and never the bearer Secret the user owns", func() {
+		upstream := startMCP(mcpserver.Config{Token: "t0ken", Tools: mcpserver.GeneratedTools(2)})
+		user := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "bearer", Namespace: namespace}, StringData: map[string]string{"token": "t0ken"}}
+		Expect(k8sClient.Create(ctx, user)).To(Succeed())
+		server := createServer(namespace, "private", upstream.URL(), func(s *mcpv1alpha1.MCPServerSpec) {
+			s.Auth = &mcpv1alpha1.MCPServerAuth{Type: mcpv1alpha1.AuthBearer, Bearer: &mcpv1alpha1.BearerAuth{
+				SecretRef: mcpv1alpha1.SecretKeyReference{Name: "bearer", Key: "token"}}}
+		})
+		expectReady(namespace, "private")
+		owned := ownedSecret(server, "private-oauth-client")
+
+		deleteServer(namespace, "private")
+		expectServerGone(namespace, "private", 5*time.Second)
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(owned), &corev1.Secret{}))
+		}).Should(BeTrue(), "the owned Secret is deleted")
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(user), user)).To(Succeed(), "the user's Secret survives")
+	})
+
+	It("releases tools and owned Secrets with --cascade=orphan (the orphan finalizer)", func() {
+		upstream := startMCP(mcpserver.Config{Tools: mcpserver.GeneratedTools(3)})
+		server := createServer(namespace, "kept", upstream.URL(), nil)
+		expectReady(namespace, "kept")
+		owned := ownedSecret(server, "kept-credentials")
+
+		// What `kubectl delete --cascade=orphan` sends. envtest runs no garbage collector, so the
+		// object stays with the "orphan" finalizer the collector would remove: assert what the
+		// operator does, not what the collector does.
+		Expect(k8sClient.Delete(ctx, getServer(Default, namespace, "kept"),
+			client.PropagationPolicy(metav1.DeletePropagationOrphan))).To(Succeed())
+		Eventually(func(g Gomega) {
+			s := getServer(g, namespace, "kept")
+			g.Expect(s.Finalizers).NotTo(ContainElement(mcpv1alpha1.ServerFinalizer))
+			g.Expect(s.Finalizers).To(ContainElement(metav1.FinalizerOrphanDependents))
+		}).Should(Succeed())
+		tools := toolsOf(Default, namespace, "kept")
+		Expect(tools).To(HaveLen(3))
+		for _, t := range tools {
+			Expect(t.OwnerReferences).To(BeEmpty())
+			Expect(t.DeletionTimestamp).To(BeNil())
+		}
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(owned), owned)).To(Succeed())
+		Expect(owned.OwnerReferences).To(BeEmpty())
 	})
 })
