@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -43,6 +44,7 @@ import (
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
 	"github.com/toolregistry/mcp-registry-operator/internal/controller"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
+	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 )
 
 // version is the manager's version, reported to MCP servers; set with -ldflags "-X main.version=...".
@@ -191,6 +193,10 @@ func run(opts options) error {
 	if err := controller.SetupIndexes(ctx, mgr, consumerKinds); err != nil {
 		return err
 	}
+	operatorMetrics, err := metrics.New(crmetrics.Registry, controller.RegistryGauges(mgr.GetClient(), consumerKinds)...)
+	if err != nil {
+		return fmt.Errorf("cannot register metrics: %w", err)
+	}
 	limits := mcp.DefaultLimits
 	limits.MaxTools = opts.maxToolsPerServer
 	if err := (&controller.MCPServerReconciler{
@@ -201,6 +207,7 @@ func run(opts options) error {
 		Clock:                   clock.RealClock{},
 		MaxConcurrentReconciles: opts.maxConcurrentSyncs,
 		ConsumerKinds:           consumerKinds,
+		Metrics:                 operatorMetrics,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("cannot set up the MCPServer controller: %w", err)
 	}

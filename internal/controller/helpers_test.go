@@ -137,3 +137,28 @@ func eventsFor(g Gomega, namespace, name, reason string) []string {
 	}
 	return notes
 }
+
+// metricValue sums a metric family from the operator's registry: gauge and counter values, or the
+// sample count of a histogram.
+func metricValue(g Gomega, name string) float64 {
+	families, err := testRegistry.Gather()
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		total := 0.0
+		for _, m := range f.GetMetric() {
+			switch {
+			case m.Gauge != nil:
+				total += m.GetGauge().GetValue()
+			case m.Counter != nil:
+				total += m.GetCounter().GetValue()
+			case m.Histogram != nil:
+				total += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+		return total
+	}
+	return 0
+}

@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -31,6 +32,7 @@ import (
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
+	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 )
 
 // Cache field indexes: reverse lookups never list everything and filter.
@@ -102,4 +104,35 @@ func requestsFromIndex(ctx context.Context, c client.Reader, list client.ObjectL
 		}
 	}
 	return requests
+}
+
+// RegistryGauges are gauges computed from the cache at scrape time: the MCPTools known, and the
+// consumers (of the watched kinds, not being deleted) that reference any server or tool.
+func RegistryGauges(c client.Reader, consumerKinds []schema.GroupVersionKind) []prometheus.Collector {
+	return []prometheus.Collector{
+		metrics.GaugeFunc("mcp_registry_tools", "MCPTools known to the operator.", func() float64 {
+			list := &metav1.PartialObjectMetadataList{}
+			list.SetGroupVersionKind(mcpv1alpha1.GroupVersion.WithKind("MCPToolList"))
+			if err := c.List(context.Background(), list); err != nil {
+				return 0
+			}
+			return float64(len(list.Items))
+		}),
+		metrics.GaugeFunc("mcp_registry_consumers", "Objects of the watched kinds whose annotation references MCP servers or tools.", func() float64 {
+			total := 0
+			for _, gvk := range consumerKinds {
+				list := &metav1.PartialObjectMetadataList{}
+				list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+				if err := c.List(context.Background(), list); err != nil {
+					continue
+				}
+				for i := range list.Items {
+					if len(consumers.IndexKeys(&list.Items[i])) > 0 {
+						total++
+					}
+				}
+			}
+			return float64(total)
+		}),
+	}
 }

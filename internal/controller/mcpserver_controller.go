@@ -50,6 +50,7 @@ import (
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
+	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 	"github.com/toolregistry/mcp-registry-operator/internal/registry"
 )
 
@@ -74,12 +75,14 @@ type MCPServerReconciler struct {
 	// Discoverer talks MCP; tests substitute a fake.
 	Discoverer mcp.Discoverer
 	Recorder   events.EventRecorder
-	Clock      clock.PassiveClock
+	Clock      clock.Clock
 	// MaxConcurrentReconciles bounds parallel syncs (each may wait on a slow server).
 	MaxConcurrentReconciles int
 	// ConsumerKinds are the kinds whose mcp.toolregistry.io/tools annotation is read (watched
 	// metadata-only, from --consumer-resources).
 	ConsumerKinds []schema.GroupVersionKind
+	// Metrics records syncs and deletions.
+	Metrics *metrics.Metrics
 
 	syncs *syncTracker
 }
@@ -192,8 +195,10 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 	now := metav1.NewTime(r.Clock.Now())
 	discovered, err := r.Discoverer.Discover(ctx, endpoint)
 	if err != nil {
+		r.Metrics.ObserveSync(metrics.SyncFailed, r.Clock.Since(now.Time))
 		return r.syncFailed(server, start, now, err)
 	}
+	r.Metrics.ObserveSync(metrics.SyncSucceeded, r.Clock.Since(now.Time))
 	r.syncs.succeeded(server, now.Time, discovered)
 
 	desired, overrideNotes := registry.DesiredTools(server, discovered.Tools)
@@ -253,6 +258,7 @@ func (r *MCPServerReconciler) syncFailed(server *mcpv1alpha1.MCPServer, start *m
 		meta.RemoveStatusCondition(&server.Status.Conditions, mcpv1alpha1.ConditionStalled)
 	}
 	touchSyncTimes(server, start, now, false)
+	r.Metrics.CountSyncError(reason)
 	if wasReady {
 		r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, reason, eventAction, "Sync failed; tools are kept as they were: %s", msg)
 	}

@@ -33,6 +33,7 @@ import (
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
+	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 	"github.com/toolregistry/mcp-registry-operator/internal/registry"
 )
 
@@ -161,6 +162,7 @@ func (r *MCPServerReconciler) block(ctx context.Context, before, server *mcpv1al
 		msg = fmt.Sprintf("Deletion waits for %d %s: %s and %d more", count, pluralConsumers(count), describeConsumers(users), int(count)-len(users))
 	}
 	wasBlocked := isTrue(meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionDeletionBlocked))
+	r.Metrics.SetBlocked(client.ObjectKeyFromObject(server).String(), true)
 	setCondition(server, mcpv1alpha1.ConditionDeletionBlocked, metav1.ConditionTrue, mcpv1alpha1.ReasonToolsInUse, msg)
 	setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionFalse, mcpv1alpha1.ReasonToolsInUse, msg)
 	if err := r.patchStatus(ctx, before, server); err != nil {
@@ -179,6 +181,7 @@ func (r *MCPServerReconciler) unblock(server *mcpv1alpha1.MCPServer) {
 		r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "DeletionUnblocked", "Delete", "No consumer holds the deletion any more")
 	}
 	meta.RemoveStatusCondition(&server.Status.Conditions, mcpv1alpha1.ConditionDeletionBlocked)
+	r.Metrics.SetBlocked(client.ObjectKeyFromObject(server).String(), false)
 }
 
 // warnForced emits, once per consumer, a Warning Event on the server and on every consumer that the
@@ -329,11 +332,21 @@ func (r *MCPServerReconciler) deleteTools(ctx context.Context, server *mcpv1alph
 	return nil
 }
 
+// removeFinalizer removes the cleanup finalizer and records how long the deletion took.
 func (r *MCPServerReconciler) removeFinalizer(ctx context.Context, server *mcpv1alpha1.MCPServer) error {
 	patch := client.MergeFromWithOptions(server.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(server, mcpv1alpha1.ServerFinalizer)
 	if err := r.Patch(ctx, server, patch); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("cannot remove finalizer: %w", err)
 	}
+	outcome := metrics.OutcomeDeleted
+	switch {
+	case orphaning(server):
+		outcome = metrics.OutcomeOrphaned
+	case forced(server):
+		outcome = metrics.OutcomeForced
+	}
+	r.Metrics.ObserveDeletion(outcome, server.DeletionTimestamp.Time, r.Clock.Now())
+	r.Metrics.SetBlocked(client.ObjectKeyFromObject(server).String(), false)
 	return nil
 }

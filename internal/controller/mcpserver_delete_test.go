@@ -79,13 +79,22 @@ var _ = Describe("Deleting an MCPServer in use", func() {
 		agent := newConsumer(namespace, "triage-agent", "github:create_issue")
 		Eventually(func(g Gomega) int32 { _, _, c := serverUsage(g, namespace, "github"); return c }).Should(Equal(int32(1)))
 
+		deletions := metricValue(Default, "mcp_registry_server_deletion_duration_seconds")
+		Expect(metricValue(Default, "mcp_registry_sync_duration_seconds")).To(BeNumerically(">", 0))
+		Expect(metricValue(Default, "mcp_registry_tools")).To(BeNumerically(">=", 5))
+		Expect(metricValue(Default, "mcp_registry_consumers")).To(BeNumerically(">=", 1))
+
 		deleteServer(namespace, "github")
 		expectBlocked(namespace, "github", "triage-agent", 5)
 		Eventually(func(g Gomega) []string { return eventsFor(g, namespace, "github", "DeletionBlocked") }).
 			Should(ConsistOf(ContainSubstring("Deletion waits for 1 consumer: Deployment " + namespace + "/triage-agent")))
+		Expect(metricValue(Default, "mcp_registry_servers_deletion_blocked")).To(BeNumerically(">=", 1))
 
 		setToolsAnnotation(agent, "slack")
 		expectServerGone(namespace, "github", 3*time.Second)
+		Eventually(func(g Gomega) float64 { return metricValue(g, "mcp_registry_server_deletion_duration_seconds") }).
+			Should(BeNumerically(">", deletions))
+		Eventually(func(g Gomega) []string { return eventsFor(g, namespace, "github", "DeletionUnblocked") }).Should(HaveLen(1))
 		Eventually(func(g Gomega) []mcpv1alpha1.MCPTool { return toolsOf(g, namespace, "github") }).Should(BeEmpty())
 		Eventually(func(g Gomega) []string { return eventsFor(g, namespace, "github", "Deleted") }).Should(HaveLen(1))
 	})

@@ -23,6 +23,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -37,6 +38,7 @@ import (
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
+	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 	"github.com/toolregistry/mcp-registry-operator/test/utils"
 )
 
@@ -50,6 +52,8 @@ var (
 	cfg       *rest.Config
 	k8sClient client.Client
 	scheme    = runtime.NewScheme()
+	// testRegistry holds the operator's metrics, for assertions.
+	testRegistry *prometheus.Registry
 )
 
 func TestControllers(t *testing.T) {
@@ -92,6 +96,9 @@ var _ = BeforeSuite(func() {
 		{Group: "batch", Version: "v1", Kind: "Job"},
 	}
 	Expect(SetupIndexes(ctx, mgr, consumerKinds)).To(Succeed())
+	testRegistry = prometheus.NewRegistry()
+	operatorMetrics, err := metrics.New(testRegistry, RegistryGauges(mgr.GetClient(), consumerKinds)...)
+	Expect(err).NotTo(HaveOccurred())
 	Expect((&MCPServerReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
@@ -100,6 +107,7 @@ var _ = BeforeSuite(func() {
 		Clock:                   clock.RealClock{},
 		MaxConcurrentReconciles: 4,
 		ConsumerKinds:           consumerKinds,
+		Metrics:                 operatorMetrics,
 	}).SetupWithManager(mgr)).To(Succeed())
 	Expect((&MCPToolReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds}).SetupWithManager(mgr)).To(Succeed())
 
