@@ -215,6 +215,14 @@ func run(opts options) error {
 		return fmt.Errorf("cannot set up the MCPTool controller: %w", err)
 	}
 
+	for _, gvk := range consumerKinds {
+		if err := (&controller.ConsumerReconciler{
+			Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mcp-registry-operator"), Kind: gvk,
+		}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("cannot set up the %s consumer controller: %w", gvk.Kind, err)
+		}
+	}
+
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("cannot set up the health check: %w", err)
 	}

@@ -109,6 +109,10 @@ var _ = BeforeSuite(func() {
 		ConsumerKinds:           consumerKinds,
 		Metrics:                 operatorMetrics,
 	}).SetupWithManager(mgr)).To(Succeed())
+	for _, gvk := range consumerKinds {
+		Expect((&ConsumerReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mcp-registry-operator"), Kind: gvk}).
+			SetupWithManager(mgr)).To(Succeed())
+	}
 	Expect((&MCPToolReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds}).SetupWithManager(mgr)).To(Succeed())
 
 	go func() {

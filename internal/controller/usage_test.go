@@ -180,4 +180,24 @@ var _ = Describe("Consumers", func() {
 			g.Expect(k8sClient.Update(ctx, leaving)).To(Succeed())
 		}).Should(Succeed())
 	})
+
+	It("warns on the consumer about malformed, unknown and uncounted references, once per annotation value", func() {
+		other := newNamespace()
+		newConsumer(other, "confused", "Bad_Name, github:open_issue, nosuch, "+namespace+"/github, github:create_issue")
+		Eventually(func(g Gomega) []string { return eventsFor(g, other, "confused", "InvalidToolReference") }).
+			WithTimeout(5 * time.Second).Should(ConsistOf(And(
+			ContainSubstring(`malformed reference "Bad_Name": "Bad_Name" is not a valid MCPServer name`),
+			ContainSubstring(`"github:create_issue": MCPServer `+other+`/github does not exist`),
+			ContainSubstring(`"nosuch": MCPServer `+other+`/nosuch does not exist`),
+			ContainSubstring(`"`+namespace+`/github": MCPServer `+namespace+`/github does not count consumers from namespace `+other),
+		)))
+
+		valid := newConsumer(namespace, "correct", "github:create_issue")
+		setToolsAnnotation(valid, "github:open_issue")
+		Eventually(func(g Gomega) []string { return eventsFor(g, namespace, "correct", "InvalidToolReference") }).
+			WithTimeout(5 * time.Second).Should(ConsistOf(
+			ContainSubstring(`"github:open_issue": MCPServer ` + namespace + `/github has no tool "open_issue" (tools are named by their MCP name, never by alias)`)))
+		Consistently(func(g Gomega) []string { return eventsFor(g, namespace, "correct", "InvalidToolReference") }, 2*time.Second).
+			Should(HaveLen(1), "a valid reference gets no warning, and an invalid one is warned about once")
+	})
 })
