@@ -118,7 +118,7 @@ func (r *MCPServerReconciler) reconcile(ctx context.Context, req ctrl.Request) (
 	}
 
 	if !controllerutil.ContainsFinalizer(server, mcpv1alpha1.ServerFinalizer) {
-		patch := client.MergeFrom(server.DeepCopy())
+		patch := lockedMergeFrom(server.DeepCopy())
 		controllerutil.AddFinalizer(server, mcpv1alpha1.ServerFinalizer)
 		if err := r.Patch(ctx, server, patch); err != nil {
 			return ctrl.Result{}, fmt.Errorf("cannot add finalizer: %w", err)
@@ -130,7 +130,7 @@ func (r *MCPServerReconciler) reconcile(ctx context.Context, req ctrl.Request) (
 		before := server.DeepCopy()
 		setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionUnknown, mcpv1alpha1.ReasonProgressing, "Syncing with the MCP server")
 		setCondition(server, mcpv1alpha1.ConditionReconciling, metav1.ConditionTrue, mcpv1alpha1.ReasonProgressing, "Syncing with the MCP server")
-		if err := r.Status().Patch(ctx, server, client.MergeFrom(before)); err != nil {
+		if err := r.Status().Patch(ctx, server, lockedMergeFrom(before)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("cannot set initial conditions: %w", err)
 		}
 	}
@@ -306,7 +306,7 @@ func (r *MCPServerReconciler) patchStatus(ctx context.Context, before, server *m
 	if equality.Semantic.DeepEqual(before.Status, server.Status) {
 		return nil
 	}
-	if err := r.Status().Patch(ctx, server, client.MergeFrom(before)); err != nil {
+	if err := r.Status().Patch(ctx, server, lockedMergeFrom(before)); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}

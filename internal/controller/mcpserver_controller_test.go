@@ -401,4 +401,24 @@ var _ = Describe("MCPServer sync", func() {
 			return condition(t.Status.Conditions, mcpv1alpha1.ConditionReady).Reason
 		}).Should(Equal(mcpv1alpha1.ReasonServerNotFound))
 	})
+
+	It("never lets a status computed from a stale object undo a newer one", func() {
+		// Regression: a pass reading a stale cached server re-applied first-visit conditions over
+		// the previous pass's Ready=True, because a merge patch replaces the whole conditions list.
+		upstream := startMCP(mcpserver.Config{Tools: mcpserver.GeneratedTools(1)})
+		createServer(namespace, "stale", upstream.URL(), nil)
+		stale := expectReady(namespace, "stale")
+
+		fresh := stale.DeepCopy()
+		fresh.Status.PromptCount = 7
+		Expect(k8sClient.Status().Update(ctx, fresh)).To(Succeed())
+
+		r := &MCPServerReconciler{Client: k8sClient}
+		after := stale.DeepCopy()
+		setCondition(after, mcpv1alpha1.ConditionReady, metav1.ConditionUnknown, mcpv1alpha1.ReasonProgressing, "stale")
+		err := r.patchStatus(ctx, stale, after)
+		Expect(apierrors.IsConflict(err)).To(BeTrue(), "want a conflict, got %v", err)
+		Expect(condition(getServer(Default, namespace, "stale").Status.Conditions, mcpv1alpha1.ConditionReady).Status).
+			To(Equal(metav1.ConditionTrue))
+	})
 })

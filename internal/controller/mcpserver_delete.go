@@ -263,7 +263,7 @@ func (r *MCPServerReconciler) orphan(ctx context.Context, server *mcpv1alpha1.MC
 		objects = append(objects, s)
 	}
 	for _, obj := range objects {
-		patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+		patch := lockedMergeFrom(obj.DeepCopyObject().(client.Object))
 		obj.SetOwnerReferences(slices.DeleteFunc(obj.GetOwnerReferences(), func(ref metav1.OwnerReference) bool {
 			return ref.UID == server.UID
 		}))
@@ -334,7 +334,7 @@ func (r *MCPServerReconciler) deleteTools(ctx context.Context, server *mcpv1alph
 
 // removeFinalizer removes the cleanup finalizer and records how long the deletion took.
 func (r *MCPServerReconciler) removeFinalizer(ctx context.Context, server *mcpv1alpha1.MCPServer) error {
-	patch := client.MergeFromWithOptions(server.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	patch := lockedMergeFrom(server.DeepCopy())
 	controllerutil.RemoveFinalizer(server, mcpv1alpha1.ServerFinalizer)
 	if err := r.Patch(ctx, server, patch); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("cannot remove finalizer: %w", err)

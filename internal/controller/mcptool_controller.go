@@ -90,7 +90,7 @@ func (r *MCPToolReconciler) reconcile(ctx context.Context, req ctrl.Request) (ct
 	if equality.Semantic.DeepEqual(before.Status, tool.Status) {
 		return ctrl.Result{}, nil
 	}
-	if err := r.Status().Patch(ctx, tool, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
+	if err := r.Status().Patch(ctx, tool, lockedMergeFrom(before)); client.IgnoreNotFound(err) != nil {
 		return ctrl.Result{}, fmt.Errorf("cannot patch status: %w", err)
 	}
 	return ctrl.Result{}, nil
@@ -158,13 +158,13 @@ func (r *MCPToolReconciler) reconcileDelete(ctx context.Context, tool *mcpv1alph
 			if equality.Semantic.DeepEqual(before.Status, tool.Status) {
 				return nil
 			}
-			if err := r.Status().Patch(ctx, tool, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
+			if err := r.Status().Patch(ctx, tool, lockedMergeFrom(before)); client.IgnoreNotFound(err) != nil {
 				return fmt.Errorf("cannot patch status: %w", err)
 			}
 			return nil
 		}
 	}
-	patch := client.MergeFromWithOptions(tool.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	patch := lockedMergeFrom(tool.DeepCopy())
 	controllerutil.RemoveFinalizer(tool, mcpv1alpha1.ToolFinalizer)
 	if err := r.Patch(ctx, tool, patch); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("cannot remove finalizer: %w", err)

@@ -70,6 +70,14 @@ func readyMessage(server *mcpv1alpha1.MCPServer) string {
 	return ""
 }
 
+// lockedMergeFrom is a merge patch that carries the resourceVersion of before. A merge patch
+// replaces whole lists such as status.conditions, so a patch computed from a stale cached object
+// could undo a newer write; with the lock it fails with a conflict instead, and the pass is retried
+// on a fresh read (requeueOnConflict).
+func lockedMergeFrom(before client.Object) client.Patch {
+	return client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
+}
+
 // requeueOnConflict turns a lost optimistic-concurrency race into a quick, silent retry: conflicts
 // are normal and never surface in conditions or logs.
 func requeueOnConflict(result ctrl.Result, err error) (ctrl.Result, error) {
