@@ -63,6 +63,7 @@ type options struct {
 	consumerResources    string
 	maxToolsPerServer    int
 	maxConcurrentSyncs   int
+	maxConcurrentTools   int
 	zap                  zap.Options
 }
 
@@ -92,6 +93,9 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 			"with a message naming this flag.")
 	fs.IntVar(&o.maxConcurrentSyncs, "max-concurrent-syncs", 4,
 		"How many MCPServers are synced at once. Each sync may wait up to the server's spec.timeout per call.")
+	fs.IntVar(&o.maxConcurrentTools, "max-concurrent-tool-reconciles", 16,
+		"How many MCPTools are reconciled at once. Deleting a server releases every tool's finalizer, so this sets "+
+			"how fast a large server is deleted.")
 	o.zap = zap.Options{Development: false}
 	o.zap.BindFlags(fs)
 }
@@ -121,6 +125,9 @@ func run(opts options) error {
 	}
 	if opts.maxConcurrentSyncs < 1 || opts.maxConcurrentSyncs > 64 {
 		return fmt.Errorf("invalid --max-concurrent-syncs %d: must be between 1 and 64", opts.maxConcurrentSyncs)
+	}
+	if opts.maxConcurrentTools < 1 || opts.maxConcurrentTools > 256 {
+		return fmt.Errorf("invalid --max-concurrent-tool-reconciles %d: must be between 1 and 256", opts.maxConcurrentTools)
 	}
 
 	scheme := runtime.NewScheme()
@@ -211,7 +218,10 @@ func run(opts options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("cannot set up the MCPServer controller: %w", err)
 	}
-	if err := (&controller.MCPToolReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds}).SetupWithManager(mgr); err != nil {
+	if err := (&controller.MCPToolReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds,
+		MaxConcurrentReconciles: opts.maxConcurrentTools,
+	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("cannot set up the MCPTool controller: %w", err)
 	}
 

@@ -125,7 +125,7 @@ func (s *crashingStatus) Update(ctx context.Context, obj client.Object, opts ...
 
 // runManager runs the controllers, crashing after budget writes (budget < 0: never). stop stops it
 // and waits; stopped is closed when the manager has exited, by a crash or by stop.
-func runManager(t *testing.T, cfg *rest.Config, scheme *runtime.Scheme, budget int64) (stop func(), stopped <-chan struct{}) {
+func runManager(t testing.TB, cfg *rest.Config, scheme *runtime.Scheme, budget int64) (stop func(), stopped <-chan struct{}) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
@@ -158,7 +158,7 @@ func runManager(t *testing.T, cfg *rest.Config, scheme *runtime.Scheme, budget i
 	}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
-	if err := (&MCPToolReconciler{Client: c, APIReader: mgr.GetAPIReader(), ConsumerKinds: kinds}).SetupWithManager(mgr); err != nil {
+	if err := (&MCPToolReconciler{Client: c, APIReader: mgr.GetAPIReader(), ConsumerKinds: kinds, MaxConcurrentReconciles: 16}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
@@ -272,7 +272,7 @@ func TestDeleteCompletesAfterCrashAtAnyWrite(t *testing.T) {
 	}
 }
 
-func mustCreateT(t *testing.T, c client.Client, obj client.Object) {
+func mustCreateT(t testing.TB, c client.Client, obj client.Object) {
 	t.Helper()
 	if err := c.Create(context.Background(), obj); err != nil {
 		t.Fatalf("cannot create %s: %v", obj.GetName(), err)
@@ -284,9 +284,17 @@ func serverGone(ctx context.Context, c client.Client, server *mcpv1alpha1.MCPSer
 }
 
 func generatedMCPTools(n int) []mcp.Tool {
-	tools := make([]mcp.Tool, n)
-	for i := range tools {
-		tools[i] = mcp.Tool{Name: fmt.Sprintf("tool-%02d", i)}
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("tool-%02d", i)
+	}
+	return generatedNamedTools(names)
+}
+
+func generatedNamedTools(names []string) []mcp.Tool {
+	tools := make([]mcp.Tool, len(names))
+	for i, n := range names {
+		tools[i] = mcp.Tool{Name: n}
 	}
 	return tools
 }

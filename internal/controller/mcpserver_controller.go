@@ -411,6 +411,8 @@ func (r *MCPServerReconciler) apply(ctx context.Context, server *mcpv1alpha1.MCP
 		log.V(1).Info("Deleted MCPTool", "mcptool", klog.KObj(tool))
 		removed = append(removed, tool.Spec.ToolName)
 	}
+	sort.Strings(created)
+	sort.Strings(removed)
 	if len(created) > 0 {
 		r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "ToolsAdded", eventAction, "Added %d tools: %s", len(created), joinBounded(created, ", "))
 	}

@@ -44,6 +44,9 @@ const (
 	// blockedSafetyResync is the backstop while consumers block a delete: consumer changes re-queue
 	// the server at once.
 	blockedSafetyResync = 10 * time.Minute
+	// collectionDeleteRepeat is how long after a collection delete of a server's MCPTools another
+	// one is not issued, while the cache catches up with the first.
+	collectionDeleteRepeat = 10 * time.Second
 )
 
 // reconcileDelete runs the mcp.toolregistry.io/cleanup finalizer. Every step is idempotent: a pass
@@ -129,7 +132,7 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 			logf.FromContext(ctx).V(1).Info("Deleted Secret", "secret", klog.KObj(secret))
 		}
 		setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionFalse, mcpv1alpha1.ReasonDeleting,
-			fmt.Sprintf("Deleting: waiting for %d owned Secrets to be removed", len(secrets)))
+			"Deleting: removing the Secrets the server owns")
 		if err := r.patchStatus(ctx, before, server); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -225,7 +228,9 @@ func (r *MCPServerReconciler) liveConsumers(ctx context.Context, server *mcpv1al
 	return index.counting(ctx, server, found)
 }
 
-// waitingForTools says which MCPTools the delete waits for, and who holds the ones that are blocked.
+// waitingForTools says that the delete waits for the MCPTools, naming those held by their own
+// finalizer and who holds them. The message does not count down: a message that changed with every
+// tool removed would cost a status write per tool.
 func waitingForTools(tools []*mcpv1alpha1.MCPTool) string {
 	var held []string
 	for _, t := range tools {
@@ -234,9 +239,9 @@ func waitingForTools(tools []*mcpv1alpha1.MCPTool) string {
 		}
 	}
 	if len(held) > 0 {
-		return fmt.Sprintf("Deleting: waiting for %d MCPTools; held: %s", len(tools), joinBounded(held, "; "))
+		return "Deleting: waiting for MCPTools in use: " + joinBounded(held, "; ")
 	}
-	return fmt.Sprintf("Deleting: waiting for %d MCPTools to be removed", len(tools))
+	return "Deleting: removing the server's MCPTools"
 }
 
 func pluralConsumers(n int32) string {
@@ -316,6 +321,9 @@ func (r *MCPServerReconciler) deleteTools(ctx context.Context, server *mcpv1alph
 		}
 	}
 	if allOwned {
+		if !r.syncs.collectionDeleteDue(server.UID, r.Clock.Now(), collectionDeleteRepeat) {
+			return nil // issued moments ago; the cache has not caught up yet
+		}
 		if err := r.DeleteAllOf(ctx, &mcpv1alpha1.MCPTool{}, client.InNamespace(server.Namespace), selector); err != nil {
 			return fmt.Errorf("cannot delete the MCPTools of MCPServer %q: %w", server.Name, err)
 		}

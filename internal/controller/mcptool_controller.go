@@ -31,6 +31,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -49,6 +50,9 @@ type MCPToolReconciler struct {
 	APIReader client.Reader
 	// ConsumerKinds are the kinds whose mcp.toolregistry.io/tools annotation is read.
 	ConsumerKinds []schema.GroupVersionKind
+	// MaxConcurrentReconciles bounds parallel tool reconciles; a cascade releases every tool's
+	// finalizer, so parallelism sets how fast a large server goes.
+	MaxConcurrentReconciles int
 }
 
 // +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools,verbs=get;list;watch;update;patch
@@ -78,6 +82,12 @@ func (r *MCPToolReconciler) reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	if apierrors.IsNotFound(err) {
 		server = nil
+	}
+
+	if server != nil && cascading(server) {
+		// The server is deleting its tools right now: a status write per tool would only slow the
+		// cascade down. While a delete is blocked, tools do show that their server is going.
+		return ctrl.Result{}, nil
 	}
 
 	before := tool.DeepCopy()
@@ -145,7 +155,10 @@ func (r *MCPToolReconciler) reconcileDelete(ctx context.Context, tool *mcpv1alph
 			return err
 		}
 		users, count := tool.Status.Consumers, tool.Status.ConsumerCount
-		if count == 0 {
+		// A server cascading (terminating and not blocked) confirmed "unused" with a live read just
+		// before deleting its tools; the cache check above still catches a reference added since.
+		// Only a tool deleted on its own pays for a live read of every consumer.
+		if count == 0 && (server == nil || !cascading(server)) {
 			live, err := r.liveConsumers(ctx, tool, server)
 			if err != nil {
 				return err
@@ -171,6 +184,13 @@ func (r *MCPToolReconciler) reconcileDelete(ctx context.Context, tool *mcpv1alph
 	}
 	logf.FromContext(ctx).V(1).Info("Released MCPTool", "mcptool", klog.KObj(tool))
 	return nil
+}
+
+// cascading reports whether the server is being deleted and no consumer blocks it: it is deleting
+// its tools.
+func cascading(server *mcpv1alpha1.MCPServer) bool {
+	return !server.DeletionTimestamp.IsZero() &&
+		!isTrue(meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionDeletionBlocked))
 }
 
 // liveConsumers lists, bypassing the cache, the counting consumers of the tool.
@@ -215,6 +235,7 @@ func (r *MCPToolReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&mcpv1alpha1.MCPTool{}).
 		Watches(&mcpv1alpha1.MCPServer{}, handler.EnqueueRequestsFromMapFunc(r.toolsForServer)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Named("mcptool")
 	for _, gvk := range r.ConsumerKinds {
 		b = b.Watches(consumerObject(gvk), handler.EnqueueRequestsFromMapFunc(r.toolsForConsumer), builder.OnlyMetadata)

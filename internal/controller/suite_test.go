@@ -113,7 +113,7 @@ var _ = BeforeSuite(func() {
 		Expect((&ConsumerReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mcp-registry-operator"), Kind: gvk}).
 			SetupWithManager(mgr)).To(Succeed())
 	}
-	Expect((&MCPToolReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&MCPToolReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds, MaxConcurrentReconciles: 16}).SetupWithManager(mgr)).To(Succeed())
 
 	go func() {
 		defer GinkgoRecover()

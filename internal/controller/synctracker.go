@@ -38,6 +38,9 @@ const firstFailureRetry = 5 * time.Second
 type syncTracker struct {
 	mu      sync.Mutex
 	records map[types.NamespacedName]*syncRecord
+	// collectionDeletes remembers when each server's MCPTools were last deleted with one
+	// collection call, so that passes seeing a cache still catching up do not repeat it.
+	collectionDeletes map[types.UID]time.Time
 }
 
 type syncRecord struct {
@@ -50,7 +53,7 @@ type syncRecord struct {
 }
 
 func newSyncTracker() *syncTracker {
-	return &syncTracker{records: map[types.NamespacedName]*syncRecord{}}
+	return &syncTracker{records: map[types.NamespacedName]*syncRecord{}, collectionDeletes: map[types.UID]time.Time{}}
 }
 
 // due reports whether the server must be synced now, and otherwise how long until it must, with the
@@ -97,9 +100,25 @@ func (t *syncTracker) failed(server *mcpv1alpha1.MCPServer, now time.Time) time.
 	return min(syncInterval(server), firstFailureRetry<<min(rec.failures-1, 10))
 }
 
+// collectionDeleteDue reports whether the server's MCPTools should be deleted with a collection
+// call now: not if one was issued within the last `within` (the cache is still catching up with it).
+// When due, it records now as the time of the call.
+func (t *syncTracker) collectionDeleteDue(uid types.UID, now time.Time, within time.Duration) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if last, ok := t.collectionDeletes[uid]; ok && now.Sub(last) < within {
+		return false
+	}
+	t.collectionDeletes[uid] = now
+	return true
+}
+
 // forget drops what is known about a server (it was deleted).
 func (t *syncTracker) forget(key types.NamespacedName) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if rec := t.records[key]; rec != nil {
+		delete(t.collectionDeletes, rec.uid)
+	}
 	delete(t.records, key)
 }
