@@ -114,8 +114,10 @@ func TestReconcileDeleteDecisions(t *testing.T) {
 			want: want{toolsDeleting: true},
 		},
 		{
-			name:   "force cascades although in use",
-			server: newServer(func(s *mcpv1alpha1.MCPServer) { s.Annotations = map[string]string{mcpv1alpha1.ForceDeleteAnnotation: "true"} }),
+			name: "force cascades although in use",
+			server: newServer(func(s *mcpv1alpha1.MCPServer) {
+				s.Annotations = map[string]string{mcpv1alpha1.ForceDeleteAnnotation: "true"}
+			}),
 			objects: func(s *mcpv1alpha1.MCPServer) []client.Object {
 				return append(toolsOf(s), consumer(ns, "github:tool-00"))
 			},
