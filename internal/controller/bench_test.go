@@ -28,15 +28,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/registry"
-	"github.com/toolregistry/mcp-registry-operator/test/utils"
 )
 
 // BenchmarkDeletion measures, on envtest with the real controllers, in one run (use -benchtime=1x):
@@ -47,27 +43,7 @@ import (
 //     comparable objects (MCPTools without finalizers), reported as cascade-s, raw-s and
 //     cascade/raw (target: at most 2). A ratio in the same run cancels out the machine's speed.
 func BenchmarkDeletion(b *testing.B) {
-	assets, err := utils.BinaryAssetsDir()
-	if err != nil {
-		b.Fatal(err)
-	}
-	crds, err := utils.CRDDir()
-	if err != nil {
-		b.Fatal(err)
-	}
-	env := &envtest.Environment{CRDDirectoryPaths: []string{crds}, ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = env.Stop() }()
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = mcpv1alpha1.AddToScheme(scheme)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg, scheme, c := startTestEnv(b)
 	stop, _ := runManager(b, cfg, scheme, -1)
 	defer stop()
 	ctx := context.Background()

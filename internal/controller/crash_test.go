@@ -123,6 +123,34 @@ func (s *crashingStatus) Update(ctx context.Context, obj client.Object, opts ...
 	return s.SubResourceWriter.Update(ctx, obj, opts...)
 }
 
+// startTestEnv starts an envtest control plane with the CRDs, for tests that run managers of their
+// own (outside the Ginkgo suite's), and stops it when the test ends.
+func startTestEnv(t testing.TB) (*rest.Config, *runtime.Scheme, client.Client) {
+	t.Helper()
+	assets, err := utils.BinaryAssetsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds, err := utils.CRDDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &envtest.Environment{CRDDirectoryPaths: []string{crds}, ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: assets}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = mcpv1alpha1.AddToScheme(scheme)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, scheme, c
+}
+
 // runManager runs the controllers, crashing after budget writes (budget < 0: never). stop stops it
 // and waits; stopped is closed when the manager has exited, by a crash or by stop.
 func runManager(t testing.TB, cfg *rest.Config, scheme *runtime.Scheme, budget int64) (stop func(), stopped <-chan struct{}) {
@@ -176,28 +204,7 @@ func runManager(t testing.TB, cfg *rest.Config, scheme *runtime.Scheme, budget i
 // the manager after k API writes for many k, restarts it, and checks the delete completes with
 // nothing orphaned and nothing the operator does not own touched.
 func TestDeleteCompletesAfterCrashAtAnyWrite(t *testing.T) {
-	assets, err := utils.BinaryAssetsDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	crds, err := utils.CRDDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := &envtest.Environment{CRDDirectoryPaths: []string{crds}, ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = env.Stop() }()
-
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = mcpv1alpha1.AddToScheme(scheme)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, scheme, c := startTestEnv(t)
 	ctx := context.Background()
 
 	const tools = 12

@@ -458,17 +458,16 @@ func serversForConsumer(_ context.Context, obj client.Object) []reconcile.Reques
 
 // updateUsage records who uses the server or any of its tools.
 func (r *MCPServerReconciler) updateUsage(ctx context.Context, server *mcpv1alpha1.MCPServer) error {
-	index := consumerIndex{reader: r.Client, kinds: r.ConsumerKinds}
-	found, err := index.find(ctx, consumers.ServerKey(server.Namespace, server.Name))
+	users, err := r.consumerIndex().usage(ctx, server, nil, consumers.ServerKey(server.Namespace, server.Name))
 	if err != nil {
 		return err
 	}
-	counting, err := index.counting(ctx, server, found)
-	if err != nil {
-		return err
-	}
-	setUsage(server, counting)
+	setUsage(server, users)
 	return nil
+}
+
+func (r *MCPServerReconciler) consumerIndex() consumerIndex {
+	return consumerIndex{reader: r.Client, kinds: r.ConsumerKinds}
 }
 
 // serversForSecret maps a Secret to the MCPServers in its namespace that reference it, and to the

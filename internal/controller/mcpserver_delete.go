@@ -193,12 +193,7 @@ func (r *MCPServerReconciler) warnForced(ctx context.Context, server *mcpv1alpha
 	if ready := meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady); ready != nil && ready.Reason == mcpv1alpha1.ReasonDeleting {
 		return nil // warned on the first forced pass
 	}
-	index := consumerIndex{reader: r.Client, kinds: r.ConsumerKinds}
-	found, err := index.find(ctx, consumers.ServerKey(server.Namespace, server.Name))
-	if err != nil {
-		return err
-	}
-	users, err := index.counting(ctx, server, found)
+	users, err := r.consumerIndex().usage(ctx, server, nil, consumers.ServerKey(server.Namespace, server.Name))
 	if err != nil {
 		return err
 	}
@@ -220,12 +215,7 @@ func (r *MCPServerReconciler) warnForced(ctx context.Context, server *mcpv1alpha
 
 // liveConsumers lists, bypassing the cache, the counting consumers of the server.
 func (r *MCPServerReconciler) liveConsumers(ctx context.Context, server *mcpv1alpha1.MCPServer) ([]mcpv1alpha1.ConsumerReference, error) {
-	index := consumerIndex{reader: r.Client, kinds: r.ConsumerKinds}
-	found, err := index.findLive(ctx, r.APIReader, consumers.ServerKey(server.Namespace, server.Name))
-	if err != nil {
-		return nil, err
-	}
-	return index.counting(ctx, server, found)
+	return r.consumerIndex().usage(ctx, server, r.APIReader, consumers.ServerKey(server.Namespace, server.Name))
 }
 
 // waitingForTools says that the delete waits for the MCPTools, naming those held by their own

@@ -159,7 +159,7 @@ func (r *MCPToolReconciler) reconcileDelete(ctx context.Context, tool *mcpv1alph
 		// before deleting its tools; the cache check above still catches a reference added since.
 		// Only a tool deleted on its own pays for a live read of every consumer.
 		if count == 0 && (server == nil || !cascading(server)) {
-			live, err := r.liveConsumers(ctx, tool, server)
+			live, err := r.usage(ctx, tool, server, r.APIReader)
 			if err != nil {
 				return err
 			}
@@ -193,40 +193,26 @@ func cascading(server *mcpv1alpha1.MCPServer) bool {
 		!isTrue(meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionDeletionBlocked))
 }
 
-// liveConsumers lists, bypassing the cache, the counting consumers of the tool.
-func (r *MCPToolReconciler) liveConsumers(ctx context.Context, tool *mcpv1alpha1.MCPTool, server *mcpv1alpha1.MCPServer) ([]mcpv1alpha1.ConsumerReference, error) {
-	if server == nil {
-		server = &mcpv1alpha1.MCPServer{ObjectMeta: metav1.ObjectMeta{Namespace: tool.Namespace, Name: tool.Spec.ServerRef.Name}}
-	}
-	index := consumerIndex{reader: r.Client, kinds: r.ConsumerKinds}
-	found, err := index.findLive(ctx, r.APIReader,
-		consumers.ToolKey(tool.Namespace, tool.Spec.ServerRef.Name, tool.Spec.ToolName),
-		consumers.AllToolsKey(tool.Namespace, tool.Spec.ServerRef.Name))
-	if err != nil {
-		return nil, err
-	}
-	return index.counting(ctx, server, found)
-}
-
 // updateUsage records who uses the tool: consumers naming it, and consumers naming its whole
 // server, counted under the server's namespace policy (the default when the server is gone).
 func (r *MCPToolReconciler) updateUsage(ctx context.Context, tool *mcpv1alpha1.MCPTool, server *mcpv1alpha1.MCPServer) error {
+	users, err := r.usage(ctx, tool, server, nil)
+	if err != nil {
+		return err
+	}
+	setUsage(tool, users)
+	return nil
+}
+
+// usage returns the tool's counting consumers, from the cache or, with live, bypassing it.
+func (r *MCPToolReconciler) usage(ctx context.Context, tool *mcpv1alpha1.MCPTool, server *mcpv1alpha1.MCPServer, live client.Reader) ([]mcpv1alpha1.ConsumerReference, error) {
 	if server == nil {
 		server = &mcpv1alpha1.MCPServer{ObjectMeta: metav1.ObjectMeta{Namespace: tool.Namespace, Name: tool.Spec.ServerRef.Name}}
 	}
 	index := consumerIndex{reader: r.Client, kinds: r.ConsumerKinds}
-	found, err := index.find(ctx,
+	return index.usage(ctx, server, live,
 		consumers.ToolKey(tool.Namespace, tool.Spec.ServerRef.Name, tool.Spec.ToolName),
 		consumers.AllToolsKey(tool.Namespace, tool.Spec.ServerRef.Name))
-	if err != nil {
-		return err
-	}
-	counting, err := index.counting(ctx, server, found)
-	if err != nil {
-		return err
-	}
-	setUsage(tool, counting)
-	return nil
 }
 
 // SetupWithManager watches MCPTools, re-queues a server's tools whenever the server changes, and

@@ -88,6 +88,22 @@ func (ci consumerIndex) findLive(ctx context.Context, live client.Reader, keys .
 	return out, nil
 }
 
+// usage returns the counting consumers of server (or of one of its tools) holding any of the keys:
+// from the cache, or, when live is not nil, from a live read of every consumer.
+func (ci consumerIndex) usage(ctx context.Context, server *mcpv1alpha1.MCPServer, live client.Reader, keys ...string) ([]mcpv1alpha1.ConsumerReference, error) {
+	var found []mcpv1alpha1.ConsumerReference
+	var err error
+	if live != nil {
+		found, err = ci.findLive(ctx, live, keys...)
+	} else {
+		found, err = ci.find(ctx, keys...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ci.counting(ctx, server, found)
+}
+
 // counting keeps the consumers whose namespace the server's spec.consumers allows. References from
 // other namespaces never block a delete: a tenant must not pin another tenant's server.
 func (ci consumerIndex) counting(ctx context.Context, server *mcpv1alpha1.MCPServer, found []mcpv1alpha1.ConsumerReference) ([]mcpv1alpha1.ConsumerReference, error) {
