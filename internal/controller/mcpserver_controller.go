@@ -164,7 +164,11 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 		return ctrl.Result{}, nil
 	}
 
-	due, wait, last := r.syncs.due(server, r.Clock.Now())
+	inputs, err := r.syncInputs(ctx, server)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	due, wait, last := r.syncs.due(server, inputs, r.Clock.Now())
 	if !due {
 		// Not time to contact the server: re-apply its last discovery (reverting hand edits and
 		// re-creating deleted tools) without a network call.
@@ -196,10 +200,10 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 	discovered, err := r.Discoverer.Discover(ctx, endpoint)
 	if err != nil {
 		r.Metrics.ObserveSync(metrics.SyncFailed, r.Clock.Since(now.Time))
-		return r.syncFailed(server, start, now, err)
+		return r.syncFailed(server, inputs, start, now, err)
 	}
 	r.Metrics.ObserveSync(metrics.SyncSucceeded, r.Clock.Since(now.Time))
-	r.syncs.succeeded(server, now.Time, discovered)
+	r.syncs.succeeded(server, inputs, now.Time, discovered)
 
 	desired, overrideNotes := registry.DesiredTools(server, discovered.Tools)
 	existing, err := r.existingTools(ctx, server)
@@ -242,14 +246,15 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 
 // syncFailed records a failed discovery. Nothing is pruned or recreated: a flapping server must not
 // churn the registry.
-func (r *MCPServerReconciler) syncFailed(server *mcpv1alpha1.MCPServer, start *mcpv1alpha1.MCPServerStatus, now metav1.Time, err error) (ctrl.Result, error) {
+func (r *MCPServerReconciler) syncFailed(server *mcpv1alpha1.MCPServer, inputs syncInputs, start *mcpv1alpha1.MCPServerStatus, now metav1.Time, err error) (ctrl.Result, error) {
 	msg := truncate(err.Error(), maxSyncErrorLength)
 	wasReady := isTrue(meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady))
 	server.Status.LastSyncError = msg
 
 	reason := mcpv1alpha1.ReasonSyncFailed
 	if errors.Is(err, mcp.ErrUnauthorized) {
-		// Retrying will not help until the credentials change (the Secret is watched).
+		// Retrying will not help until the credentials change: a change to the Secret makes the
+		// sync due at once (syncInputs), whatever the backoff.
 		reason = mcpv1alpha1.ReasonAuthenticationFailed
 		r.markStalled(server, reason, "Authentication failed: "+msg)
 	} else {
@@ -264,7 +269,7 @@ func (r *MCPServerReconciler) syncFailed(server *mcpv1alpha1.MCPServer, start *m
 	}
 	// The failure is recorded in status; the tracker's backoff (doubling from 5s, capped at
 	// syncInterval) schedules the retry.
-	return ctrl.Result{RequeueAfter: r.syncs.failed(server, now.Time)}, nil
+	return ctrl.Result{RequeueAfter: r.syncs.failed(server, inputs, now.Time)}, nil
 }
 
 // markSucceededGeneration records that this pass did what the current generation asks.
@@ -313,6 +318,27 @@ func (r *MCPServerReconciler) patchStatus(ctx context.Context, before, server *m
 		return fmt.Errorf("cannot patch status: %w", err)
 	}
 	return nil
+}
+
+// syncInputs identifies what a sync of the server depends on besides time: the object, its
+// generation, and the versions of the Secrets it references, read from the metadata cache (no API
+// call). A Secret that appears or changes therefore makes a sync due at once.
+func (r *MCPServerReconciler) syncInputs(ctx context.Context, server *mcpv1alpha1.MCPServer) (syncInputs, error) {
+	var versions strings.Builder
+	for _, name := range secretNames(server) {
+		secret := &metav1.PartialObjectMetadata{}
+		secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+		err := r.Get(ctx, types.NamespacedName{Namespace: server.Namespace, Name: name}, secret)
+		switch {
+		case apierrors.IsNotFound(err):
+			fmt.Fprintf(&versions, "%s=absent;", name)
+		case err != nil:
+			return syncInputs{}, fmt.Errorf("cannot read Secret %q from the cache: %w", name, err)
+		default:
+			fmt.Fprintf(&versions, "%s=%s;", name, secret.ResourceVersion)
+		}
+	}
+	return syncInputs{uid: server.UID, generation: server.Generation, secrets: versions.String()}, nil
 }
 
 // stalledError is an error that retrying cannot fix until the user changes something.

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
@@ -44,31 +45,37 @@ type syncTracker struct {
 }
 
 type syncRecord struct {
+	inputs   syncInputs
+	attempt  time.Time
+	failures int
+	// result is the last successful discovery for these inputs; nil until one succeeds.
+	result *mcp.Result
+}
+
+// syncInputs is what a sync depends on besides time: the server object, its spec, and the Secrets it
+// reads. When any of them changes, the last attempt says nothing about the next one.
+type syncInputs struct {
 	uid        types.UID
 	generation int64
-	attempt    time.Time
-	failures   int
-	// result is the last successful discovery at this generation; nil until one succeeds.
-	result *mcp.Result
+	// secrets identifies the versions of the referenced Secrets (see MCPServerReconciler.secretVersions).
+	secrets string
 }
 
 func newSyncTracker() *syncTracker {
 	return &syncTracker{records: map[types.NamespacedName]*syncRecord{}, collectionDeletes: map[types.UID]time.Time{}}
 }
 
-// due reports whether the server must be synced now, and otherwise how long until it must, with the
-// last discovery to re-apply meanwhile (nil if none).
-func (t *syncTracker) due(server *mcpv1alpha1.MCPServer, now time.Time) (bool, time.Duration, *mcp.Result) {
+// due reports whether the server must be synced now (never synced with these inputs, or its
+// interval or failure backoff has passed), and otherwise how long until it must, with the last
+// discovery to re-apply meanwhile (nil if none).
+func (t *syncTracker) due(server *mcpv1alpha1.MCPServer, inputs syncInputs, now time.Time) (bool, time.Duration, *mcp.Result) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	rec := t.records[types.NamespacedName{Namespace: server.Namespace, Name: server.Name}]
-	if rec == nil || rec.uid != server.UID || rec.generation != server.Generation {
+	rec := t.records[client.ObjectKeyFromObject(server)]
+	if rec == nil || rec.inputs != inputs {
 		return true, 0, nil
 	}
-	wait := syncInterval(server)
-	if rec.failures > 0 {
-		wait = min(wait, firstFailureRetry<<min(rec.failures-1, 10))
-	}
+	wait := retryAfter(server, rec.failures)
 	if elapsed := now.Sub(rec.attempt); elapsed < wait {
 		return false, wait - elapsed, rec.result
 	}
@@ -76,28 +83,35 @@ func (t *syncTracker) due(server *mcpv1alpha1.MCPServer, now time.Time) (bool, t
 }
 
 // succeeded records a successful discovery.
-func (t *syncTracker) succeeded(server *mcpv1alpha1.MCPServer, now time.Time, result *mcp.Result) {
+func (t *syncTracker) succeeded(server *mcpv1alpha1.MCPServer, inputs syncInputs, now time.Time, result *mcp.Result) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.records[types.NamespacedName{Namespace: server.Namespace, Name: server.Name}] = &syncRecord{
-		uid: server.UID, generation: server.Generation, attempt: now, result: result,
-	}
+	t.records[client.ObjectKeyFromObject(server)] = &syncRecord{inputs: inputs, attempt: now, result: result}
 }
 
-// failed records a failed sync attempt and returns when to retry. A previous discovery at the same
-// generation is kept, so hand edits are still reverted while the server is down.
-func (t *syncTracker) failed(server *mcpv1alpha1.MCPServer, now time.Time) time.Duration {
+// failed records a failed sync attempt and returns when to retry. A previous discovery with the
+// same inputs is kept, so hand edits are still reverted while the server is down.
+func (t *syncTracker) failed(server *mcpv1alpha1.MCPServer, inputs syncInputs, now time.Time) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	key := types.NamespacedName{Namespace: server.Namespace, Name: server.Name}
+	key := client.ObjectKeyFromObject(server)
 	rec := t.records[key]
-	if rec == nil || rec.uid != server.UID || rec.generation != server.Generation {
-		rec = &syncRecord{uid: server.UID, generation: server.Generation}
+	if rec == nil || rec.inputs != inputs {
+		rec = &syncRecord{inputs: inputs}
 		t.records[key] = rec
 	}
 	rec.attempt = now
 	rec.failures++
-	return min(syncInterval(server), firstFailureRetry<<min(rec.failures-1, 10))
+	return retryAfter(server, rec.failures)
+}
+
+// retryAfter is the wait after failures consecutive failed syncs: syncInterval after a success,
+// else firstFailureRetry doubling per failure, capped at syncInterval.
+func retryAfter(server *mcpv1alpha1.MCPServer, failures int) time.Duration {
+	if failures == 0 {
+		return syncInterval(server)
+	}
+	return min(syncInterval(server), firstFailureRetry<<min(failures-1, 10))
 }
 
 // collectionDeleteDue reports whether the server's MCPTools should be deleted with a collection
@@ -118,7 +132,7 @@ func (t *syncTracker) forget(key types.NamespacedName) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if rec := t.records[key]; rec != nil {
-		delete(t.collectionDeletes, rec.uid)
+		delete(t.collectionDeletes, rec.inputs.uid)
 	}
 	delete(t.records, key)
 }
