@@ -175,6 +175,7 @@ func TestReconcileDeleteDecisions(t *testing.T) {
 					return []string{o.(*mcpv1alpha1.MCPTool).Spec.ServerRef.Name}
 				}).
 				WithIndex(&appsv1.Deployment{}, consumers.IndexField, consumers.IndexKeys).
+				WithIndex(&corev1.Secret{}, secretOwnerIndex, controllingServerUID).
 				Build()
 			m, err := metrics.New(prometheus.NewRegistry())
 			if err != nil {

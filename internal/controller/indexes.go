@@ -21,6 +21,7 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -41,6 +42,8 @@ const (
 	toolServerIndex = "spec.serverRef.name"
 	// serverSecretIndex indexes MCPServers by the names of the Secrets their spec references.
 	serverSecretIndex = "spec.secretRefs"
+	// secretOwnerIndex indexes Secrets (metadata only) by the UID of the MCPServer controlling them.
+	secretOwnerIndex = "metadata.ownerReferences.mcpServerUID"
 )
 
 // SetupIndexes registers the field indexes the controllers use, including one per consumer kind
@@ -57,12 +60,26 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager, consumerKinds []schema.
 	}); err != nil {
 		return fmt.Errorf("cannot index MCPTools by server: %w", err)
 	}
+	secret := &metav1.PartialObjectMetadata{}
+	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	if err := indexer.IndexField(ctx, secret, secretOwnerIndex, controllingServerUID); err != nil {
+		return fmt.Errorf("cannot index Secrets by owner: %w", err)
+	}
 	if err := indexer.IndexField(ctx, &mcpv1alpha1.MCPServer{}, serverSecretIndex, func(o client.Object) []string {
 		return secretNames(o.(*mcpv1alpha1.MCPServer))
 	}); err != nil {
 		return fmt.Errorf("cannot index MCPServers by Secret: %w", err)
 	}
 	return nil
+}
+
+// controllingServerUID is the UID of the MCPServer controlling obj, if any.
+func controllingServerUID(obj client.Object) []string {
+	ref := metav1.GetControllerOf(obj)
+	if ref == nil || ref.Kind != "MCPServer" || ref.APIVersion != mcpv1alpha1.GroupVersion.String() {
+		return nil
+	}
+	return []string{string(ref.UID)}
 }
 
 // consumerObject is an empty metadata-only object of a consumer kind, for watches and indexes.

@@ -275,21 +275,17 @@ func (r *MCPServerReconciler) orphan(ctx context.Context, server *mcpv1alpha1.MC
 	return ctrl.Result{}, nil
 }
 
-// ownedSecrets lists, from the metadata cache, the Secrets whose controller is this server.
+// ownedSecrets lists, through the metadata cache's owner index, the Secrets this server controls.
 func (r *MCPServerReconciler) ownedSecrets(ctx context.Context, server *mcpv1alpha1.MCPServer) ([]*metav1.PartialObjectMetadata, error) {
 	list := &metav1.PartialObjectMetadataList{}
 	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
-	if err := r.List(ctx, list, client.InNamespace(server.Namespace)); err != nil {
-		return nil, fmt.Errorf("cannot list Secrets: %w", err)
+	if err := r.List(ctx, list, client.InNamespace(server.Namespace), client.MatchingFields{secretOwnerIndex: string(server.UID)}); err != nil {
+		return nil, fmt.Errorf("cannot list the Secrets MCPServer %q owns: %w", server.Name, err)
 	}
-	var owned []*metav1.PartialObjectMetadata
+	owned := make([]*metav1.PartialObjectMetadata, len(list.Items))
 	for i := range list.Items {
-		ref := metav1.GetControllerOf(&list.Items[i])
-		if ref != nil && ref.UID == server.UID {
-			item := &list.Items[i]
-			item.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-			owned = append(owned, item)
-		}
+		owned[i] = &list.Items[i]
+		owned[i].SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	}
 	return owned, nil
 }
