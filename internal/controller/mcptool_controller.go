@@ -33,8 +33,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
@@ -186,6 +188,27 @@ func (r *MCPToolReconciler) reconcileDelete(ctx context.Context, tool *mcpv1alph
 	return nil
 }
 
+// serverChangeAffectsTools reports whether a server update changes anything its tools' status or
+// finalizer depends on: deletion, suspension, the consumer policy, the force annotation, or the
+// Ready and DeletionBlocked conditions. Other updates (consumer counts, sync times) re-queue no tool,
+// which matters for a server with a thousand of them.
+func serverChangeAffectsTools(old, updated *mcpv1alpha1.MCPServer) bool {
+	sameCondition := func(t string) bool {
+		a := meta.FindStatusCondition(old.Status.Conditions, t)
+		b := meta.FindStatusCondition(updated.Status.Conditions, t)
+		if a == nil || b == nil {
+			return a == b
+		}
+		return a.Status == b.Status && a.Message == b.Message
+	}
+	return !old.DeletionTimestamp.Equal(updated.DeletionTimestamp) ||
+		ptr.Deref(old.Spec.Suspend, false) != ptr.Deref(updated.Spec.Suspend, false) ||
+		!equality.Semantic.DeepEqual(old.Spec.Consumers, updated.Spec.Consumers) ||
+		forced(old) != forced(updated) ||
+		!sameCondition(mcpv1alpha1.ConditionReady) ||
+		!sameCondition(mcpv1alpha1.ConditionDeletionBlocked)
+}
+
 // cascading reports whether the server is being deleted and no consumer blocks it: it is deleting
 // its tools.
 func cascading(server *mcpv1alpha1.MCPServer) bool {
@@ -220,7 +243,10 @@ func (r *MCPToolReconciler) usage(ctx context.Context, tool *mcpv1alpha1.MCPTool
 func (r *MCPToolReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&mcpv1alpha1.MCPTool{}).
-		Watches(&mcpv1alpha1.MCPServer{}, handler.EnqueueRequestsFromMapFunc(r.toolsForServer)).
+		Watches(&mcpv1alpha1.MCPServer{}, handler.EnqueueRequestsFromMapFunc(r.toolsForServer),
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+				return serverChangeAffectsTools(e.ObjectOld.(*mcpv1alpha1.MCPServer), e.ObjectNew.(*mcpv1alpha1.MCPServer))
+			}})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Named("mcptool")
 	for _, gvk := range r.ConsumerKinds {
