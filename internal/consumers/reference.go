@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/toolregistry/mcp-registry-operator/internal/naming"
+	"github.com/toolregistry/mcp-registry-operator/internal/text"
 )
 
 // maxReferences bounds the references one annotation may hold; more are reported as an error.
@@ -96,13 +97,13 @@ func parseReference(entry string) (Reference, error) {
 	rest := entry
 	if ns, after, found := strings.Cut(rest, "/"); found {
 		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
-			return Reference{}, fmt.Errorf("%q: %q is not a valid namespace", quoteBounded(entry), quoteBounded(ns))
+			return Reference{}, fmt.Errorf("%q: %q is not a valid namespace", boundedForMessage(entry), boundedForMessage(ns))
 		}
 		ref.Namespace, rest = ns, after
 	}
 	server, tool, hasTool := strings.Cut(rest, ":")
 	if msgs := validation.IsDNS1123Subdomain(server); len(msgs) > 0 || len(server) > 63 {
-		return Reference{}, fmt.Errorf("%q: %q is not a valid MCPServer name", quoteBounded(entry), quoteBounded(server))
+		return Reference{}, fmt.Errorf("%q: %q is not a valid MCPServer name", boundedForMessage(entry), boundedForMessage(server))
 	}
 	ref.Server = server
 	if hasTool {
@@ -113,17 +114,11 @@ func parseReference(entry string) (Reference, error) {
 			ref.Tool = tool
 		default:
 			return Reference{}, fmt.Errorf("%q: %q is not a valid tool name (1 to 128 letters, digits, '_', '-' and '.', or * for every tool)",
-				quoteBounded(entry), quoteBounded(tool))
+				boundedForMessage(entry), boundedForMessage(tool))
 		}
 	}
 	return ref, nil
 }
 
-// quoteBounded keeps error messages short whatever the input.
-func quoteBounded(s string) string {
-	const max = 80
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "..."
-}
+// boundedForMessage keeps error messages short whatever the input.
+func boundedForMessage(s string) string { return text.Ellipsize(s, 80) }

@@ -52,6 +52,7 @@ import (
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
 	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 	"github.com/toolregistry/mcp-registry-operator/internal/registry"
+	"github.com/toolregistry/mcp-registry-operator/internal/text"
 )
 
 const (
@@ -247,7 +248,7 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 // syncFailed records a failed discovery. Nothing is pruned or recreated: a flapping server must not
 // churn the registry.
 func (r *MCPServerReconciler) syncFailed(server *mcpv1alpha1.MCPServer, inputs syncInputs, start *mcpv1alpha1.MCPServerStatus, now metav1.Time, err error) (ctrl.Result, error) {
-	msg := truncate(err.Error(), maxSyncErrorLength)
+	msg := text.Ellipsize(err.Error(), maxSyncErrorLength)
 	wasReady := isTrue(meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady))
 	server.Status.LastSyncError = msg
 

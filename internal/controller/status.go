@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -29,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/text"
 )
 
 // conflictRequeueDelay is how soon a pass that lost an optimistic-concurrency race runs again.
@@ -50,7 +50,7 @@ func setCondition(obj client.Object, condType string, status metav1.ConditionSta
 		Type:               condType,
 		Status:             status,
 		Reason:             reason,
-		Message:            truncate(oneLine(message), 32768),
+		Message:            text.Ellipsize(oneLine(message), 32768),
 		ObservedGeneration: obj.GetGeneration(),
 	})
 }
@@ -98,16 +98,4 @@ func joinBounded(items []string, sep string) string {
 // oneLine folds line breaks, so condition messages stay single-line.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// truncate shortens s to at most max bytes on a UTF-8 boundary, marking the cut with "...".
-func truncate(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	cut := max - 3
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
 }

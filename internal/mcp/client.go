@@ -30,13 +30,13 @@ import (
 	"net/http"
 	"sort"
 	"time"
-	"unicode/utf8"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"k8s.io/utils/ptr"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/naming"
+	"github.com/toolregistry/mcp-registry-operator/internal/text"
 )
 
 // Endpoint is where and how to reach one MCP server.
@@ -170,10 +170,10 @@ func (c *Client) Discover(ctx context.Context, ep Endpoint) (*Result, error) {
 	init := session.InitializeResult()
 	result := &Result{}
 	if init != nil {
-		result.ServerInfo.ProtocolVersion = truncate(init.ProtocolVersion, 64)
+		result.ServerInfo.ProtocolVersion = text.Truncate(init.ProtocolVersion, 64)
 		if init.ServerInfo != nil {
-			result.ServerInfo.Name = truncate(init.ServerInfo.Name, maxInfoBytes)
-			result.ServerInfo.Version = truncate(init.ServerInfo.Version, maxInfoBytes)
+			result.ServerInfo.Name = text.Truncate(init.ServerInfo.Name, maxInfoBytes)
+			result.ServerInfo.Version = text.Truncate(init.ServerInfo.Version, maxInfoBytes)
 		}
 	}
 
@@ -254,18 +254,18 @@ func (c *Client) listTools(ctx context.Context, session *sdk.ClientSession, time
 func convertTool(t *sdk.Tool, seen map[string]bool, limits Limits) (tool Tool, notes []string, ok bool) {
 	if !naming.ValidToolName(t.Name) {
 		return Tool{}, []string{fmt.Sprintf("tool %q skipped: a tool name is 1 to 128 letters, digits, '_', '-' and '.'",
-			truncate(t.Name, maxNoteNameSize))}, false
+			text.Truncate(t.Name, maxNoteNameSize))}, false
 	}
 	if seen[t.Name] {
 		return Tool{}, []string{fmt.Sprintf("tool %q skipped: listed more than once", t.Name)}, false
 	}
 	seen[t.Name] = true
 
-	tool = Tool{Name: t.Name, Title: truncate(t.Title, maxTitleBytes)}
+	tool = Tool{Name: t.Name, Title: text.Truncate(t.Title, maxTitleBytes)}
 	if t.Title == "" && t.Annotations != nil {
-		tool.Title = truncate(t.Annotations.Title, maxTitleBytes)
+		tool.Title = text.Truncate(t.Annotations.Title, maxTitleBytes)
 	}
-	tool.Description = truncate(t.Description, limits.MaxDescriptionBytes)
+	tool.Description = text.Truncate(t.Description, limits.MaxDescriptionBytes)
 	if len(tool.Description) < len(t.Description) {
 		notes = append(notes, fmt.Sprintf("tool %q: description truncated from %d to %d bytes", t.Name, len(t.Description), len(tool.Description)))
 	}
@@ -333,19 +333,6 @@ func listPrompts(ctx context.Context, session *sdk.ClientSession, timeout time.D
 		cursors[res.NextCursor] = true
 		cursor = res.NextCursor
 	}
-}
-
-// truncate shortens s to at most max bytes without splitting a UTF-8 sequence.
-func truncate(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	// s[cut] is the first byte dropped: while it continues a rune, that rune would be split.
-	for cut > 0 && cut > max-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
 }
 
 func httpTransport(ep Endpoint) *http.Transport {

@@ -282,27 +282,6 @@ func TestConvertTool(t *testing.T) {
 	}
 }
 
-func TestTruncate(t *testing.T) {
-	tests := []struct {
-		in   string
-		max  int
-		want string
-	}{
-		{"short", 10, "short"},
-		{"exactly", 7, "exactly"},
-		{"abcdef", 3, "abc"},
-		{"aé", 2, "a"},                  // é is 2 bytes: never split it
-		{"a😀b", 4, "a"},                 // a 4-byte rune that does not fit
-		{"a😀b", 5, "a😀"},                // it fits exactly
-		{"\xff\xfeabc", 3, "\xff\xfea"}, // invalid input is cut, not dropped
-	}
-	for _, tt := range tests {
-		if got := truncate(tt.in, tt.max); got != tt.want {
-			t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
-		}
-	}
-}
-
 func TestDiscoverOverTLS(t *testing.T) {
 	server := mcpserver.StartTLS(mcpserver.Config{Tools: mcpserver.GeneratedTools(2)})
 	t.Cleanup(func() { _ = server.Close() })
