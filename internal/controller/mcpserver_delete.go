@@ -142,7 +142,7 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 		return ctrl.Result{}, err
 	}
 
-	if err := r.removeFinalizer(ctx, server); err != nil {
+	if err := r.finishDeletion(ctx, server); err != nil {
 		return ctrl.Result{}, err
 	}
 	r.syncs.forget(client.ObjectKeyFromObject(server))
@@ -266,7 +266,7 @@ func (r *MCPServerReconciler) orphan(ctx context.Context, server *mcpv1alpha1.MC
 			return ctrl.Result{}, fmt.Errorf("cannot release %s %q: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
 		}
 	}
-	if err := r.removeFinalizer(ctx, server); err != nil {
+	if err := r.finishDeletion(ctx, server); err != nil {
 		return ctrl.Result{}, err
 	}
 	r.syncs.forget(client.ObjectKeyFromObject(server))
@@ -326,11 +326,9 @@ func (r *MCPServerReconciler) deleteTools(ctx context.Context, server *mcpv1alph
 	return nil
 }
 
-// removeFinalizer removes the cleanup finalizer and records how long the deletion took.
-func (r *MCPServerReconciler) removeFinalizer(ctx context.Context, server *mcpv1alpha1.MCPServer) error {
-	patch := lockedMergeFrom(server.DeepCopy())
-	controllerutil.RemoveFinalizer(server, mcpv1alpha1.ServerFinalizer)
-	if err := r.Patch(ctx, server, patch); client.IgnoreNotFound(err) != nil {
+// finishDeletion removes the cleanup finalizer and records how long the deletion took.
+func (r *MCPServerReconciler) finishDeletion(ctx context.Context, server *mcpv1alpha1.MCPServer) error {
+	if err := removeFinalizer(ctx, r.Client, server, mcpv1alpha1.ServerFinalizer); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("cannot remove finalizer: %w", err)
 	}
 	outcome := metrics.OutcomeDeleted

@@ -179,9 +179,7 @@ func (r *MCPToolReconciler) reconcileDelete(ctx context.Context, tool *mcpv1alph
 			return nil
 		}
 	}
-	patch := lockedMergeFrom(tool.DeepCopy())
-	controllerutil.RemoveFinalizer(tool, mcpv1alpha1.ToolFinalizer)
-	if err := r.Patch(ctx, tool, patch); client.IgnoreNotFound(err) != nil {
+	if err := removeFinalizer(ctx, r.Client, tool, mcpv1alpha1.ToolFinalizer); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("cannot remove finalizer: %w", err)
 	}
 	logf.FromContext(ctx).V(1).Info("Released MCPTool", "mcptool", klog.KObj(tool))

@@ -17,15 +17,20 @@ limitations under the License.
 package controller
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/text"
@@ -98,4 +103,35 @@ func joinBounded(items []string, sep string) string {
 // oneLine folds line breaks, so condition messages stay single-line.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// removeFinalizer removes finalizer from obj with a metadata-only merge patch that names the
+// finalizers that remain and carries obj's resourceVersion: a concurrent change to the list (a
+// finalizer another controller added) fails with a conflict instead of being overwritten. The
+// answer is read as metadata only, which on a cascade of a thousand MCPTools spares the API
+// server and the manager a full object per release. obj's finalizers are updated in place.
+func removeFinalizer(ctx context.Context, c client.Client, obj client.Object, finalizer string) error {
+	if !controllerutil.ContainsFinalizer(obj, finalizer) {
+		return nil
+	}
+	remaining := slices.DeleteFunc(slices.Clone(obj.GetFinalizers()), func(f string) bool { return f == finalizer })
+	data, err := json.Marshal(map[string]any{"metadata": map[string]any{
+		"finalizers":      append([]string{}, remaining...),
+		"resourceVersion": obj.GetResourceVersion(),
+	}})
+	if err != nil {
+		return err
+	}
+	gvk, err := c.GroupVersionKindFor(obj)
+	if err != nil {
+		return err
+	}
+	target := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: obj.GetNamespace(), Name: obj.GetName()}}
+	target.SetGroupVersionKind(gvk)
+	if err := c.Patch(ctx, target, client.RawPatch(types.MergePatchType, data)); err != nil {
+		return err
+	}
+	obj.SetFinalizers(remaining)
+	obj.SetResourceVersion(target.ResourceVersion)
+	return nil
 }
