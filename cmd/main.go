@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	// Import all Kubernetes client auth plugins (e.g. Azure, GCP, OIDC, etc.)
 	// to ensure that exec-entrypoint and run can make use of them.
@@ -31,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
@@ -60,6 +62,9 @@ type options struct {
 	enableHTTP2          bool
 	probeAddr            string
 	enableLeaderElection bool
+	leaseDuration        time.Duration
+	renewDeadline        time.Duration
+	retryPeriod          time.Duration
 	consumerResources    string
 	maxToolsPerServer    int
 	maxConcurrentSyncs   int
@@ -84,6 +89,12 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.enableLeaderElection, "leader-elect", false,
 		"Enable leader election for controller manager. "+
 			"Enabling this will ensure there is only one active controller manager.")
+	fs.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second,
+		"How long a standby waits, after the leader stops renewing (for example because it was killed), before taking over.")
+	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second,
+		"How long the leader keeps retrying to renew its lease before it stops leading. Must be less than the lease duration.")
+	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second,
+		"How often candidates try to acquire or renew the lease. Must be less than the renew deadline.")
 	fs.StringVar(&o.consumerResources, "consumer-resources", consumers.DefaultResources,
 		"Comma-separated resources, as <plural>.<group> (or <plural> for the core group), whose objects may "+
 			"reference MCP tools with the "+mcpv1alpha1.ToolsAnnotation+" annotation. They are watched metadata-only; "+
@@ -128,6 +139,9 @@ func run(opts options) error {
 	}
 	if opts.maxConcurrentTools < 1 || opts.maxConcurrentTools > 256 {
 		return fmt.Errorf("invalid --max-concurrent-tool-reconciles %d: must be between 1 and 256", opts.maxConcurrentTools)
+	}
+	if err := validateLeaderElection(opts.leaseDuration, opts.renewDeadline, opts.retryPeriod); err != nil {
+		return err
 	}
 
 	scheme := runtime.NewScheme()
@@ -176,6 +190,9 @@ func run(opts options) error {
 		HealthProbeBindAddress: opts.probeAddr,
 		LeaderElection:         opts.enableLeaderElection,
 		LeaderElectionID:       "mcp-registry-operator.toolregistry.io",
+		LeaseDuration:          &opts.leaseDuration,
+		RenewDeadline:          &opts.renewDeadline,
+		RetryPeriod:            &opts.retryPeriod,
 		// The process exits as soon as the manager stops, so stepping down at once is safe and
 		// lets a new leader take over without waiting for the lease to expire.
 		LeaderElectionReleaseOnCancel: true,
@@ -243,6 +260,21 @@ func run(opts options) error {
 	log.Info("Starting manager")
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("manager stopped: %w", err)
+	}
+	return nil
+}
+
+// validateLeaderElection checks the lease timings the way client-go's leader election does, so a
+// bad combination fails at start with the flag names rather than inside the elector.
+func validateLeaderElection(lease, renew, retry time.Duration) error {
+	switch {
+	case retry <= 0:
+		return fmt.Errorf("invalid --leader-elect-retry-period %s: must be positive", retry)
+	case float64(renew) <= leaderelection.JitterFactor*float64(retry):
+		return fmt.Errorf("invalid --leader-elect-renew-deadline %s: must be greater than %.1f times --leader-elect-retry-period %s",
+			renew, leaderelection.JitterFactor, retry)
+	case lease <= renew:
+		return fmt.Errorf("invalid --leader-elect-lease-duration %s: must be greater than --leader-elect-renew-deadline %s", lease, renew)
 	}
 	return nil
 }
