@@ -57,6 +57,20 @@ verify: manifests generate fmt ## Fail when generated code, CRDs, RBAC, go.mod o
 test: manifests generate fmt vet setup-envtest ## Run unit and envtest tests against the control plane built from source.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
 
+.PHONY: test-e2e
+test-e2e: build setup-envtest server-everything ## Run the e2e scenarios on a local control plane with the garbage collector, bin/manager, kubectl and server-everything.
+	go build -o bin/mcp-test-server ./hack/mcp-test-server
+	go test -tags e2e ./test/e2e/ -v -count=1 -timeout 30m $(E2E_FLAGS)
+
+.PHONY: server-everything
+server-everything: ## Install the pinned @modelcontextprotocol/server-everything (hack/server-everything) into bin/server-everything.
+	@if ! cmp -s hack/server-everything/package-lock.json "$(LOCALBIN)/server-everything/package-lock.json" || \
+		[ ! -d "$(LOCALBIN)/server-everything/node_modules/@modelcontextprotocol/server-everything" ]; then \
+		rm -rf "$(LOCALBIN)/server-everything" && mkdir -p "$(LOCALBIN)/server-everything" && \
+		cp hack/server-everything/package.json hack/server-everything/package-lock.json "$(LOCALBIN)/server-everything/" && \
+		cd "$(LOCALBIN)/server-everything" && npm ci --no-audit --no-fund --ignore-scripts; \
+	fi
+
 .PHONY: bench
 bench: setup-envtest ## Measure deletion on envtest: unblock latency p50/p99 over 50 deletes, and a 1,000-tool cascade against a raw DeleteCollection.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./internal/controller/ -run '^$$' -bench BenchmarkDeletion -benchtime=1x
@@ -88,6 +102,8 @@ USE_EXISTING_CLUSTER ?= false
 RUN_ARGS ?=
 # RUN_TEST_SERVER=true makes 'make run' also start the test MCP server that config/samples points at.
 RUN_TEST_SERVER ?= true
+# E2E_FLAGS are extra go test flags for 'make test-e2e', e.g. E2E_FLAGS="-run TestForceDelete".
+E2E_FLAGS ?=
 TEST_SERVER_ADDR ?= 127.0.0.1:8090
 
 # The image cannot be built on machines without a container engine; the Dockerfile is kept correct by construction.

@@ -62,6 +62,7 @@ type options struct {
 	enableHTTP2          bool
 	probeAddr            string
 	enableLeaderElection bool
+	leaderElectionNS     string
 	leaseDuration        time.Duration
 	renewDeadline        time.Duration
 	retryPeriod          time.Duration
@@ -89,6 +90,9 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.enableLeaderElection, "leader-elect", false,
 		"Enable leader election for controller manager. "+
 			"Enabling this will ensure there is only one active controller manager.")
+	fs.StringVar(&o.leaderElectionNS, "leader-elect-namespace", "",
+		"The namespace of the leader election Lease. Empty: the manager's own namespace, which only a manager running "+
+			"in a Pod has; set it when running outside the cluster with --leader-elect.")
 	fs.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second,
 		"How long a standby waits, after the leader stops renewing (for example because it was killed), before taking over.")
 	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second,
@@ -185,14 +189,15 @@ func run(opts options) error {
 		return fmt.Errorf("cannot load a kubeconfig: %w", err)
 	}
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsOptions,
-		HealthProbeBindAddress: opts.probeAddr,
-		LeaderElection:         opts.enableLeaderElection,
-		LeaderElectionID:       "mcp-registry-operator.toolregistry.io",
-		LeaseDuration:          &opts.leaseDuration,
-		RenewDeadline:          &opts.renewDeadline,
-		RetryPeriod:            &opts.retryPeriod,
+		Scheme:                  scheme,
+		Metrics:                 metricsOptions,
+		HealthProbeBindAddress:  opts.probeAddr,
+		LeaderElection:          opts.enableLeaderElection,
+		LeaderElectionID:        "mcp-registry-operator.toolregistry.io",
+		LeaderElectionNamespace: opts.leaderElectionNS,
+		LeaseDuration:           &opts.leaseDuration,
+		RenewDeadline:           &opts.renewDeadline,
+		RetryPeriod:             &opts.retryPeriod,
 		// The process exits as soon as the manager stops, so stepping down at once is safe and
 		// lets a new leader take over without waiting for the lease to expire.
 		LeaderElectionReleaseOnCancel: true,

@@ -339,6 +339,8 @@ type MCPServerStatus struct {
 	ServerInfo *ServerInfo `json:"serverInfo,omitempty"`
 
 	// toolCount is the number of MCPTools materialised for this server.
+	// Defaulted, so the Tools column reads 0 rather than blank.
+	// +kubebuilder:default=0
 	// +optional
 	ToolCount int32 `json:"toolCount,omitempty"`
 
@@ -348,7 +350,8 @@ type MCPServerStatus struct {
 	PromptCount int32 `json:"promptCount,omitempty"`
 
 	// consumerCount is the number of counting consumers of this server or any of
-	// its tools.
+	// its tools. Defaulted, so the Consumers column reads 0 rather than blank.
+	// +kubebuilder:default=0
 	// +optional
 	ConsumerCount int32 `json:"consumerCount,omitempty"`
 

@@ -123,6 +123,8 @@ type MCPToolStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
 	// consumerCount is the number of counting consumers of this tool.
+	// Defaulted, so the Consumers column reads 0 rather than blank.
+	// +kubebuilder:default=0
 	// +optional
 	ConsumerCount int32 `json:"consumerCount,omitempty"`
 

@@ -49,12 +49,17 @@ var Controllers = []string{"garbagecollector", "namespace"}
 type Options struct {
 	// AssetsDir holds etcd, kube-apiserver, kube-controller-manager and kubectl.
 	AssetsDir string
-	// CRDDir holds the CRD manifests to install.
+	// CRDDir holds the CRD manifests to install; empty: install none (the e2e suite installs them
+	// with kubectl, as a user does).
 	CRDDir string
 	// Dir receives the kubeconfig, logs and the record of started processes. It is created.
 	Dir string
 	// Log receives progress messages; nil discards them.
 	Log io.Writer
+	// BeforeControllers, when set, runs once the API server is up and the kubeconfig written, before
+	// kube-controller-manager starts: the garbage collector then knows, from its first discovery,
+	// the resources installed here (it only rediscovers every 30 seconds).
+	BeforeControllers func(*Cluster) error
 }
 
 // Cluster is a running local control plane.
@@ -97,10 +102,10 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		}
 	}()
 
-	c.env = &envtest.Environment{
-		BinaryAssetsDirectory: opts.AssetsDir,
-		CRDDirectoryPaths:     []string{opts.CRDDir},
-		ErrorIfCRDPathMissing: true,
+	c.env = &envtest.Environment{BinaryAssetsDirectory: opts.AssetsDir}
+	if opts.CRDDir != "" {
+		c.env.CRDDirectoryPaths = []string{opts.CRDDir}
+		c.env.ErrorIfCRDPathMissing = true
 	}
 	fmt.Fprintf(opts.Log, "starting etcd and kube-apiserver from %s\n", opts.AssetsDir)
 	if _, err := c.env.Start(); err != nil {
@@ -129,6 +134,12 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 
+	if opts.BeforeControllers != nil {
+		if err := opts.BeforeControllers(c); err != nil {
+			return nil, err
+		}
+	}
+
 	fmt.Fprintf(opts.Log, "starting kube-controller-manager (%s)\n", strings.Join(Controllers, ", "))
 	if err := c.startControllerManager(ctx); err != nil {
 		return nil, err
@@ -140,7 +151,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 // startControllerManager runs kube-controller-manager against the admin kubeconfig and waits until
 // its /healthz answers.
 func (c *Cluster) startControllerManager(ctx context.Context) error {
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return err
 	}
@@ -228,7 +239,7 @@ func serverVersion(cfg *rest.Config) (string, error) {
 	return info.GitVersion, nil
 }
 
-func freePort() (int, error) {
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("cannot find a free port: %w", err)

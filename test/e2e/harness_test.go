@@ -1,0 +1,334 @@
+//go:build e2e
+
+/*
+Copyright 2026 The mcp-registry-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package e2e proves the operator the way a user meets it: the local control plane `make run` uses
+// (etcd, kube-apiserver, kube-controller-manager with the garbage collector and namespace
+// controllers, built from source), the CRDs installed with the repository's kubectl, bin/manager
+// running as its own process with the flags a Deployment would use, a third-party MCP server
+// (@modelcontextprotocol/server-everything from npm) and the repository's test MCP server. Every
+// step goes through kubectl. Run it with `make test-e2e`.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/toolregistry/mcp-registry-operator/test/localcluster"
+	"github.com/toolregistry/mcp-registry-operator/test/utils"
+)
+
+// suite is what TestMain started, shared by every scenario.
+var suite struct {
+	root       string
+	dir        string // bin/e2e: kubeconfig, logs
+	kubectl    string
+	kubeconfig string
+	// everythingHTTP and everythingSSE are server-everything's endpoints (Streamable HTTP, SSE).
+	everythingHTTP, everythingSSE string
+	// testServer is the repository's test MCP server with many tools, behind testServerToken.
+	testServer string
+	manager    *manager
+}
+
+const (
+	// testServerTools is how many tools the repository's test server offers for the crash runs.
+	testServerTools = 150
+	testServerToken = "e2e-token"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runSuite(m))
+}
+
+// runSuite starts everything, runs the scenarios and stops everything it started, also when a
+// step fails. Processes die with this one (parent-death signal), and the control plane's are
+// recorded so that the next run reaps them after a SIGKILL.
+func runSuite(m *testing.M) (code int) {
+	var stops []func()
+	defer func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+		fmt.Println("e2e: stopped every process the suite started")
+	}()
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(os.Stderr, "e2e: "+format+"\n", args...)
+		return 1
+	}
+
+	root, err := utils.RepoRoot()
+	if err != nil {
+		return fail("%v", err)
+	}
+	assets, err := utils.BinaryAssetsDir()
+	if err != nil {
+		return fail("%v", err)
+	}
+	suite.root = root
+	suite.dir = filepath.Join(root, "bin", "e2e")
+	suite.kubectl = filepath.Join(assets, "kubectl")
+	everything := filepath.Join(root, "bin", "server-everything", "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js")
+	for _, need := range []struct{ path, make string }{
+		{suite.kubectl, "make setup-envtest"},
+		{filepath.Join(root, "bin", "manager"), "make build"},
+		{filepath.Join(root, "bin", "mcp-test-server"), "make test-e2e"},
+		{everything, "make server-everything"},
+	} {
+		if _, err := os.Stat(need.path); err != nil {
+			return fail("missing %s: run '%s' (make test-e2e does it all)", need.path, need.make)
+		}
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return fail("node is not on PATH: server-everything needs Node.js 20 or later")
+	}
+	if err := os.RemoveAll(suite.dir); err != nil {
+		return fail("cannot clean %s: %v", suite.dir, err)
+	}
+	if err := os.MkdirAll(suite.dir, 0o750); err != nil {
+		return fail("cannot create %s: %v", suite.dir, err)
+	}
+
+	fmt.Println("e2e: starting the local control plane (etcd, kube-apiserver, kube-controller-manager)")
+	cluster, err := localcluster.Start(context.Background(), localcluster.Options{
+		AssetsDir: assets, Dir: filepath.Join(root, "bin", "e2e-cluster"), Log: os.Stdout,
+		BeforeControllers: func(c *localcluster.Cluster) error {
+			suite.kubeconfig = c.Kubeconfig
+			fmt.Println("e2e: installing the CRDs with kubectl")
+			for _, args := range [][]string{
+				{"apply", "--server-side", "-f", filepath.Join(root, "config", "crd", "bases")},
+				{"wait", "--for=condition=Established", "--timeout=60s", "crd/mcpservers.mcp.toolregistry.io", "crd/mcptools.mcp.toolregistry.io"},
+			} {
+				if out, err := runKubectl("", args...); err != nil {
+					return fmt.Errorf("kubectl %s: %w\n%s", strings.Join(args, " "), err, out)
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+	stops = append(stops, func() { _ = cluster.Stop() })
+	fmt.Printf("e2e: control plane %s; KUBECONFIG=%s\n", cluster.Version, cluster.Kubeconfig)
+
+	preload := filepath.Join(root, "hack", "server-everything", "loopback.cjs")
+	for _, s := range []struct {
+		mode string
+		path string
+		addr *string
+	}{{"streamableHttp", "/mcp", &suite.everythingHTTP}, {"sse", "/sse", &suite.everythingSSE}} {
+		port, err := localcluster.FreePort()
+		if err != nil {
+			return fail("%v", err)
+		}
+		fmt.Printf("e2e: starting server-everything (%s) on 127.0.0.1:%d\n", s.mode, port)
+		p, err := localcluster.StartProcess(node, []string{"--require", preload, everything, s.mode},
+			[]string{fmt.Sprintf("PORT=%d", port)}, filepath.Join(suite.dir, "server-everything-"+s.mode+".log"))
+		if err != nil {
+			return fail("cannot start server-everything: %v", err)
+		}
+		stops = append(stops, func() { _ = p.Stop(5 * time.Second) })
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		if err := waitListening(addr, 30*time.Second); err != nil {
+			return fail("server-everything (%s): %v", s.mode, err)
+		}
+		if err := onlyLoopback(port); err != nil {
+			return fail("server-everything (%s): %v", s.mode, err)
+		}
+		*s.addr = "http://" + addr + s.path
+	}
+
+	port, err := localcluster.FreePort()
+	if err != nil {
+		return fail("%v", err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	fmt.Printf("e2e: starting the test MCP server (%d tools) on %s\n", testServerTools, addr)
+	ts, err := localcluster.StartProcess(filepath.Join(root, "bin", "mcp-test-server"),
+		[]string{"--addr=" + addr, "--token=" + testServerToken, fmt.Sprintf("--tools=%d", testServerTools), "--page-size=50"},
+		nil, filepath.Join(suite.dir, "mcp-test-server.log"))
+	if err != nil {
+		return fail("cannot start the test MCP server: %v", err)
+	}
+	stops = append(stops, func() { _ = ts.Stop(5 * time.Second) })
+	if err := waitListening(addr, 30*time.Second); err != nil {
+		return fail("test MCP server: %v", err)
+	}
+	suite.testServer = "http://" + addr + "/mcp"
+
+	suite.manager, err = newManager()
+	if err != nil {
+		return fail("%v", err)
+	}
+	fmt.Printf("e2e: starting the manager: bin/manager %s\n", strings.Join(suite.manager.args, " "))
+	if err := suite.manager.start(); err != nil {
+		return fail("%v", err)
+	}
+	stops = append(stops, func() { _ = suite.manager.stop() })
+
+	code = m.Run()
+	if code != 0 {
+		fmt.Printf("e2e: FAILED; logs are in %s\n", suite.dir)
+	}
+	return code
+}
+
+// manager is bin/manager running as its own process, as in a Deployment: leader election on (with
+// a short lease, so a restart after kill -9 takes over in seconds), probes and secure metrics on
+// loopback ports.
+type manager struct {
+	args  []string
+	probe string
+	log   string
+	proc  *localcluster.Process
+	runs  int
+}
+
+func newManager() (*manager, error) {
+	probe, err := localcluster.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := localcluster.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	return &manager{
+		probe: fmt.Sprintf("127.0.0.1:%d", probe),
+		log:   filepath.Join(suite.dir, "manager.log"),
+		args: []string{
+			"--leader-elect", "--leader-elect-namespace=default",
+			"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms",
+			fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe),
+			fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metrics),
+		},
+	}, nil
+}
+
+// start runs the manager and waits until it answers its readiness probe.
+func (m *manager) start() error {
+	m.runs++
+	f, err := os.OpenFile(m.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err == nil {
+		fmt.Fprintf(f, "===== manager run %d =====\n", m.runs)
+		_ = f.Close()
+	}
+	m.proc, err = localcluster.StartProcess(filepath.Join(suite.root, "bin", "manager"), m.args,
+		[]string{"KUBECONFIG=" + suite.kubeconfig}, m.log)
+	if err != nil {
+		return fmt.Errorf("cannot start bin/manager: %w", err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if m.proc.Exited() {
+			return fmt.Errorf("bin/manager exited with code %d; see %s", m.proc.ExitCode(), m.log)
+		}
+		resp, err := http.Get("http://" + m.probe + "/readyz")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("bin/manager not ready within 60s; see %s", m.log)
+}
+
+// kill9 kills the manager outright (SIGKILL): no lease release, no cleanup.
+func (m *manager) kill9() error {
+	if err := syscall.Kill(m.proc.Pid(), syscall.SIGKILL); err != nil {
+		return err
+	}
+	select {
+	case <-m.proc.Done():
+		return nil
+	case <-time.After(10 * time.Second):
+		return errors.New("bin/manager did not die after SIGKILL")
+	}
+}
+
+func (m *manager) stop() error { return m.proc.Stop(10 * time.Second) }
+
+// runKubectl runs the repository's kubectl against the suite's cluster.
+func runKubectl(stdin string, args ...string) (string, error) {
+	cmd := exec.Command(suite.kubectl, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+suite.kubeconfig)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+func waitListening(addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			_ = c.Close()
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("nothing listens on %s after %s", addr, timeout)
+}
+
+// onlyLoopback checks, in /proc/net/tcp{,6}, that every socket listening on port is bound to a
+// loopback address: the suite must expose nothing to the network.
+func onlyLoopback(port int) error {
+	found := 0
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		f, err := os.Open(table)
+		if err != nil {
+			continue
+		}
+		data, _ := io.ReadAll(f)
+		_ = f.Close()
+		for _, line := range strings.Split(string(data), "\n")[1:] {
+			fields := strings.Fields(line)
+			if len(fields) < 4 || fields[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			local := strings.SplitN(fields[1], ":", 2)
+			if len(local) != 2 || local[1] != fmt.Sprintf("%04X", port) {
+				continue
+			}
+			found++
+			if local[0] != "0100007F" && local[0] != "00000000000000000000000001000000" {
+				return fmt.Errorf("port %d listens on %s (hex), not on loopback only", port, local[0])
+			}
+		}
+	}
+	if found == 0 {
+		return fmt.Errorf("no listening socket found for port %d", port)
+	}
+	return nil
+}
