@@ -78,12 +78,14 @@ bench: setup-envtest ## Measure deletion on envtest: unblock latency p50/p99 ove
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build manager binary.
+build: manifests generate fmt vet ## Build the manager and the kubectl mcp plugin (bin/manager, bin/kubectl-mcp).
 	go build -o bin/manager ./cmd
+	go build -o bin/kubectl-mcp ./cmd/kubectl-mcp
 
 .PHONY: run
 run: manifests generate fmt vet setup-envtest ## Run the operator on an embedded local control plane (USE_EXISTING_CLUSTER=true: on the current kubeconfig).
 	go build -o bin/manager ./cmd
+	go build -o bin/kubectl-mcp ./cmd/kubectl-mcp
 	go build -o bin/localcluster ./hack/localcluster
 	go build -o bin/mcp-test-server ./hack/mcp-test-server
 	bin/localcluster --assets "$(ENVTEST_ASSETS)" --crds config/crd/bases --dir "$(LOCALBIN)/local-cluster" \

@@ -208,3 +208,10 @@ func setUsage(obj client.Object, refs []mcpv1alpha1.ConsumerReference) {
 	setCondition(obj, mcpv1alpha1.ConditionInUse, metav1.ConditionTrue, mcpv1alpha1.ReasonConsumersFound,
 		fmt.Sprintf("Used by %d %s: %s", len(refs), noun, describeConsumers(refs)))
 }
+
+// CountingConsumers keeps, of the consumers found referencing a server or its tools, those whose
+// namespace the server's spec.consumers policy lets count, sorted: the operator's own rule, for
+// tools outside the manager (kubectl mcp impact). reader is read live for namespace labels.
+func CountingConsumers(ctx context.Context, reader client.Reader, server *mcpv1alpha1.MCPServer, found []mcpv1alpha1.ConsumerReference) ([]mcpv1alpha1.ConsumerReference, error) {
+	return consumerIndex{reader: reader}.counting(ctx, server, found)
+}

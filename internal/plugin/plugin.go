@@ -1,0 +1,528 @@
+/*
+Copyright 2026 The mcp-registry-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package plugin is `kubectl mcp`: impact (what deleting an MCPServer would remove, and who
+// blocks it), export (a server and its tools as YAML) and tools (the registry as a table). It uses
+// the user's kubeconfig and kubectl's flags.
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/yaml"
+
+	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
+	"github.com/toolregistry/mcp-registry-operator/internal/controller"
+	"github.com/toolregistry/mcp-registry-operator/internal/registry"
+)
+
+// ExitBlocked is the exit code of `kubectl mcp impact` when consumers would block the delete.
+const ExitBlocked = 3
+
+// ErrBlocked is returned by impact when the delete would be blocked; main turns it into
+// ExitBlocked after the report is printed.
+var ErrBlocked = errors.New("the delete would be blocked")
+
+// NewCommand returns the kubectl-mcp command.
+func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	flags := genericclioptions.NewConfigFlags(true)
+	var consumerResources string
+	root := &cobra.Command{
+		Use:           "kubectl-mcp",
+		Short:         "Inspect the MCP registry: deletion impact, export, tools",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	flags.AddFlags(root.PersistentFlags())
+	root.PersistentFlags().StringVar(&consumerResources, "consumer-resources", consumers.DefaultResources,
+		"the resources whose "+mcpv1alpha1.ToolsAnnotation+" annotation references tools; give the manager's --consumer-resources")
+
+	session := func() (*session, error) {
+		return newSession(flags, consumerResources, streams)
+	}
+
+	var output string
+	impact := &cobra.Command{
+		Use:   "impact SERVER",
+		Short: "Show what deleting an MCPServer would remove and who blocks it (exit 3 when blocked)",
+		Long: "Show exactly what `kubectl delete mcpserver SERVER` would remove (its MCPTools, the Secrets it owns, " +
+			"credentials to revoke) and which consumers block it, per tool, read live. Exit code 0: the delete would " +
+			"proceed; 3: consumers would block it; 1: error.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := session()
+			if err != nil {
+				return err
+			}
+			return s.impact(cmd.Context(), args[0], output)
+		},
+	}
+	impact.Flags().StringVarP(&output, "output", "o", "", "output format: empty for text, yaml or json")
+
+	export := &cobra.Command{
+		Use:   "export SERVER",
+		Short: "Print an MCPServer and its discovered MCPTools as YAML, for audit or re-creation",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := session()
+			if err != nil {
+				return err
+			}
+			return s.export(cmd.Context(), args[0])
+		},
+	}
+
+	var allNamespaces bool
+	var toolsOutput string
+	tools := &cobra.Command{
+		Use:   "tools",
+		Short: "List MCPTools with their server, enabled state and consumers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := session()
+			if err != nil {
+				return err
+			}
+			return s.tools(cmd.Context(), allNamespaces, toolsOutput)
+		},
+	}
+	tools.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list the tools of every namespace")
+	tools.Flags().StringVarP(&toolsOutput, "output", "o", "", "output format: empty for a table, wide, yaml or json")
+
+	root.AddCommand(impact, export, tools)
+	return root
+}
+
+// session is one invocation: a client for the user's kubeconfig, the namespace to use and the
+// consumer kinds.
+type session struct {
+	c         client.Client
+	namespace string
+	kinds     []schema.GroupVersionKind
+	out       io.Writer
+}
+
+func newSession(flags *genericclioptions.ConfigFlags, consumerResources string, streams genericiooptions.IOStreams) (*session, error) {
+	cfg, err := flags.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	namespace, _, err := flags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return nil, err
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := mcpv1alpha1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	mapper, err := flags.ToRESTMapper()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme, Mapper: mapper})
+	if err != nil {
+		return nil, err
+	}
+	resources, err := consumers.ParseResources(consumerResources)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --consumer-resources: %w", err)
+	}
+	gvks, err := consumers.ResolveKinds(mapper, resources)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --consumer-resources: %w", err)
+	}
+	return &session{c: c, namespace: namespace, kinds: gvks, out: streams.Out}, nil
+}
+
+// Report is what `kubectl mcp impact -o yaml|json` prints.
+type Report struct {
+	// Server is namespace/name.
+	Server string `json:"server"`
+	// Policy is the server's deletionPolicy, or Orphan when orphaning was asked for.
+	Policy string `json:"deletionPolicy"`
+	// Forced is whether the force-delete annotation is set.
+	Forced bool `json:"forced"`
+	// Blocked is whether the delete would wait for consumers.
+	Blocked bool `json:"blocked"`
+	// Tools are the MCPTools a delete removes, each with its counting consumers.
+	Tools []ToolImpact `json:"tools"`
+	// ServerConsumers reference the server as a whole (every tool).
+	ServerConsumers []string `json:"serverConsumers"`
+	// Secrets are the Secrets the server owns, deleted with it.
+	Secrets []string `json:"secrets"`
+	// KeptSecrets are Secrets the server references but does not own: never deleted.
+	KeptSecrets []string `json:"keptSecrets"`
+	// Credentials are credentials the operator would revoke.
+	Credentials []string `json:"credentials"`
+}
+
+// ToolImpact is one MCPTool in a Report.
+type ToolImpact struct {
+	Name      string   `json:"name"`
+	Tool      string   `json:"tool"`
+	Consumers []string `json:"consumers"`
+}
+
+func (s *session) impact(ctx context.Context, name, output string) error {
+	server := &mcpv1alpha1.MCPServer{}
+	if err := s.c.Get(ctx, types.NamespacedName{Namespace: s.namespace, Name: name}, server); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("MCPServer %s/%s not found", s.namespace, name)
+		}
+		return err
+	}
+	report := Report{
+		Server: s.namespace + "/" + name, Policy: string(server.Spec.DeletionPolicy),
+		Forced:          server.Annotations[mcpv1alpha1.ForceDeleteAnnotation] == "true",
+		Tools:           []ToolImpact{},
+		ServerConsumers: []string{}, Secrets: []string{}, KeptSecrets: []string{}, Credentials: []string{},
+	}
+	if report.Policy == "" {
+		report.Policy = string(mcpv1alpha1.DeletionPolicyDelete)
+	}
+
+	// Every consumer, read live, keyed by the index keys the operator uses.
+	byKey := map[string][]mcpv1alpha1.ConsumerReference{}
+	for _, gvk := range s.kinds {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := s.c.List(ctx, list); err != nil {
+			return fmt.Errorf("cannot list %s: %w", gvk.Kind, err)
+		}
+		for i := range list.Items {
+			ref := mcpv1alpha1.ConsumerReference{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind,
+				Namespace: list.Items[i].Namespace, Name: list.Items[i].Name}
+			if !list.Items[i].DeletionTimestamp.IsZero() {
+				continue // a consumer being deleted no longer counts
+			}
+			for _, key := range consumers.IndexKeys(&list.Items[i]) {
+				byKey[key] = append(byKey[key], ref)
+			}
+		}
+	}
+	counting := func(keys ...string) ([]string, error) {
+		var found []mcpv1alpha1.ConsumerReference
+		for _, k := range keys {
+			for _, ref := range byKey[k] {
+				if !slices.Contains(found, ref) {
+					found = append(found, ref)
+				}
+			}
+		}
+		refs, err := controller.CountingConsumers(ctx, s.c, server, found)
+		if err != nil {
+			return nil, err
+		}
+		names := make([]string, len(refs))
+		for i, r := range refs {
+			names[i] = r.Kind + " " + r.Namespace + "/" + r.Name
+		}
+		return names, nil
+	}
+
+	whole, err := counting(consumers.AllToolsKey(server.Namespace, server.Name))
+	if err != nil {
+		return err
+	}
+	report.ServerConsumers = whole
+	blocked := len(whole) > 0
+
+	tools := &mcpv1alpha1.MCPToolList{}
+	if err := s.c.List(ctx, tools, client.InNamespace(server.Namespace), client.MatchingLabels{mcpv1alpha1.ServerLabel: server.Name}); err != nil {
+		return err
+	}
+	for i := range tools.Items {
+		t := &tools.Items[i]
+		if !registry.OwnedBy(t, server) {
+			continue
+		}
+		users, err := counting(consumers.ToolKey(t.Namespace, server.Name, t.Spec.ToolName))
+		if err != nil {
+			return err
+		}
+		blocked = blocked || len(users) > 0
+		report.Tools = append(report.Tools, ToolImpact{Name: t.Name, Tool: t.Spec.ToolName, Consumers: users})
+	}
+	slices.SortFunc(report.Tools, func(a, b ToolImpact) int { return strings.Compare(a.Tool, b.Tool) })
+
+	secrets := &metav1.PartialObjectMetadataList{}
+	secrets.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+	if err := s.c.List(ctx, secrets, client.InNamespace(server.Namespace)); err != nil {
+		return fmt.Errorf("cannot list Secrets: %w", err)
+	}
+	for _, sec := range secrets.Items {
+		if ref := metav1.GetControllerOf(&sec); ref != nil && ref.UID == server.UID {
+			report.Secrets = append(report.Secrets, sec.Name)
+		}
+	}
+	if a := server.Spec.Auth; a != nil && a.Bearer != nil && !slices.Contains(report.Secrets, a.Bearer.SecretRef.Name) {
+		report.KeptSecrets = append(report.KeptSecrets, a.Bearer.SecretRef.Name)
+	}
+	if tls := server.Spec.TLS; tls != nil && tls.CASecretRef != nil && !slices.Contains(report.Secrets, tls.CASecretRef.Name) {
+		report.KeptSecrets = append(report.KeptSecrets, tls.CASecretRef.Name)
+	}
+
+	orphan := report.Policy == string(mcpv1alpha1.DeletionPolicyOrphan)
+	report.Blocked = blocked && !report.Forced && !orphan
+	if orphan {
+		// Orphan releases everything and blocks nothing.
+		report.Secrets, report.Tools = []string{}, releaseOnly(report.Tools)
+	}
+
+	switch output {
+	case "":
+		s.printImpact(report, orphan)
+	case "yaml", "json":
+		if err := printStructured(s.out, output, report); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("unknown output format %q: use yaml or json", output)
+	}
+	if report.Blocked {
+		return ErrBlocked
+	}
+	return nil
+}
+
+// releaseOnly keeps the tools of an orphaning delete: they stay, so nobody is broken.
+func releaseOnly(tools []ToolImpact) []ToolImpact {
+	out := make([]ToolImpact, len(tools))
+	for i, t := range tools {
+		out[i] = ToolImpact{Name: t.Name, Tool: t.Tool, Consumers: []string{}}
+	}
+	return out
+}
+
+func (s *session) printImpact(r Report, orphan bool) {
+	w := s.out
+	fmt.Fprintf(w, "MCPServer %s (deletionPolicy %s)\n", r.Server, r.Policy)
+	switch {
+	case orphan:
+		fmt.Fprintf(w, "Delete would: keep its %d MCPTools and owned Secrets, released from their owner\n", len(r.Tools))
+	case r.Blocked:
+		fmt.Fprintln(w, "Delete would: WAIT (DeletionBlocked) until the consumers below stop referencing it")
+	case r.Forced:
+		fmt.Fprintln(w, "Delete would: proceed, forced by "+mcpv1alpha1.ForceDeleteAnnotation+", breaking the consumers below")
+	default:
+		fmt.Fprintln(w, "Delete would: proceed at once")
+	}
+	fmt.Fprintf(w, "\nMCPTools removed: %d\n", len(r.Tools))
+	if orphan {
+		fmt.Fprintf(w, "\nMCPTools kept: %d\n", len(r.Tools))
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if len(r.Tools) > 0 {
+		fmt.Fprintln(tw, "  TOOL\tMCPTOOL\tCONSUMERS")
+		for _, t := range r.Tools {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", t.Tool, t.Name, orNone(t.Consumers))
+		}
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "\nConsumers of the whole server: %s\n", orNone(r.ServerConsumers))
+	fmt.Fprintf(w, "Secrets deleted (owned by the server): %s\n", orNone(r.Secrets))
+	fmt.Fprintf(w, "Secrets kept (yours, only referenced): %s\n", orNone(r.KeptSecrets))
+	fmt.Fprintf(w, "Credentials revoked: %s\n", orNone(r.Credentials))
+}
+
+func orNone(items []string) string {
+	if len(items) == 0 {
+		return "none"
+	}
+	return strings.Join(items, ", ")
+}
+
+// export prints the server and its tools as a YAML List, without server-set fields, so it can be
+// audited or applied elsewhere.
+func (s *session) export(ctx context.Context, name string) error {
+	server := &mcpv1alpha1.MCPServer{}
+	if err := s.c.Get(ctx, types.NamespacedName{Namespace: s.namespace, Name: name}, server); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("MCPServer %s/%s not found", s.namespace, name)
+		}
+		return err
+	}
+	tools := &mcpv1alpha1.MCPToolList{}
+	if err := s.c.List(ctx, tools, client.InNamespace(server.Namespace), client.MatchingLabels{mcpv1alpha1.ServerLabel: server.Name}); err != nil {
+		return err
+	}
+	items := []any{}
+	item, err := exported(s.c.Scheme(), server.DeepCopy())
+	if err != nil {
+		return err
+	}
+	items = append(items, item)
+	slices.SortFunc(tools.Items, func(a, b mcpv1alpha1.MCPTool) int { return strings.Compare(a.Name, b.Name) })
+	for i := range tools.Items {
+		if !registry.OwnedBy(&tools.Items[i], server) {
+			continue
+		}
+		item, err := exported(s.c.Scheme(), &tools.Items[i])
+		if err != nil {
+			return err
+		}
+		items = append(items, item)
+	}
+	return printStructured(s.out, "yaml", map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
+}
+
+// exported is obj as an exported manifest: kind set; status and what the API server or the
+// operator sets dropped (uid, resourceVersion, generation, timestamps, managed fields,
+// finalizers, last-applied annotation, ownerReferences), so it describes rather than snapshots.
+func exported(scheme *runtime.Scheme, obj client.Object) (map[string]any, error) {
+	obj = withKind(scheme, cleanMeta(obj))
+	obj.SetFinalizers(nil)
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	delete(m, "status")
+	if md, ok := m["metadata"].(map[string]any); ok {
+		delete(md, "creationTimestamp")
+	}
+	return m, nil
+}
+
+// cleanMeta drops what the API server sets, so the export describes, not snapshots.
+func cleanMeta[T client.Object](obj T) T {
+	obj.SetUID("")
+	obj.SetResourceVersion("")
+	obj.SetGeneration(0)
+	obj.SetCreationTimestamp(metav1.Time{})
+	obj.SetManagedFields(nil)
+	obj.SetDeletionTimestamp(nil)
+	annotations := obj.GetAnnotations()
+	delete(annotations, corev1.LastAppliedConfigAnnotation)
+	if len(annotations) == 0 {
+		annotations = nil
+	}
+	obj.SetAnnotations(annotations)
+	// A re-created server gets a new UID; the operator adopts its labelled, ownerless MCPTools.
+	obj.SetOwnerReferences(nil)
+	return obj
+}
+
+func withKind(scheme *runtime.Scheme, obj client.Object) client.Object {
+	if gvk, err := apiutil.GVKForObject(obj, scheme); err == nil {
+		obj.GetObjectKind().SetGroupVersionKind(gvk)
+	}
+	return obj
+}
+
+// tools prints the MCPTools of the namespace (or of every namespace).
+func (s *session) tools(ctx context.Context, all bool, output string) error {
+	list := &mcpv1alpha1.MCPToolList{}
+	var opts []client.ListOption
+	if !all {
+		opts = append(opts, client.InNamespace(s.namespace))
+	}
+	if err := s.c.List(ctx, list, opts...); err != nil {
+		return err
+	}
+	slices.SortFunc(list.Items, func(a, b mcpv1alpha1.MCPTool) int {
+		return strings.Compare(a.Namespace+"/"+a.Spec.ServerRef.Name+"/"+a.Spec.ToolName, b.Namespace+"/"+b.Spec.ServerRef.Name+"/"+b.Spec.ToolName)
+	})
+	switch output {
+	case "yaml", "json":
+		list.SetGroupVersionKind(mcpv1alpha1.GroupVersion.WithKind("MCPToolList"))
+		return printStructured(s.out, output, list)
+	case "", "wide":
+	default:
+		return fmt.Errorf("unknown output format %q: use wide, yaml or json", output)
+	}
+	if len(list.Items) == 0 {
+		if all {
+			fmt.Fprintln(s.out, "No MCPTools found.")
+		} else {
+			fmt.Fprintf(s.out, "No MCPTools found in %s namespace.\n", s.namespace)
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(s.out, 0, 4, 3, ' ', 0)
+	header := []string{"SERVER", "TOOL", "ALIAS", "ENABLED", "CONSUMERS"}
+	if all {
+		header = append([]string{"NAMESPACE"}, header...)
+	}
+	if output == "wide" {
+		header = append(header, "USED BY", "NAME")
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, t := range list.Items {
+		enabled := "true"
+		if t.Spec.Enabled != nil && !*t.Spec.Enabled {
+			enabled = "false"
+		}
+		alias := t.Spec.Alias
+		if alias == "" {
+			alias = "<none>"
+		}
+		row := []string{t.Spec.ServerRef.Name, t.Spec.ToolName, alias, enabled, fmt.Sprint(t.Status.ConsumerCount)}
+		if all {
+			row = append([]string{t.Namespace}, row...)
+		}
+		if output == "wide" {
+			var users []string
+			for _, c := range t.Status.Consumers {
+				users = append(users, c.Kind+" "+c.Namespace+"/"+c.Name)
+			}
+			if int(t.Status.ConsumerCount) > len(users) {
+				users = append(users, fmt.Sprintf("and %d more", int(t.Status.ConsumerCount)-len(users)))
+			}
+			row = append(row, orNone(users), t.Name)
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	return tw.Flush()
+}
+
+func printStructured(w io.Writer, format string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if format == "yaml" {
+		if data, err = yaml.JSONToYAML(data); err != nil {
+			return err
+		}
+	} else {
+		data = append(data, '\n')
+	}
+	_, err = w.Write(data)
+	return err
+}
