@@ -58,7 +58,7 @@ test: manifests generate fmt vet setup-envtest ## Run unit and envtest tests aga
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
 
 .PHONY: test-e2e
-test-e2e: build setup-envtest server-everything ## Run the e2e scenarios on a local control plane with the garbage collector, bin/manager, kubectl and server-everything.
+test-e2e: build build-installer setup-envtest server-everything ## Run the e2e scenarios on a local control plane with the garbage collector, bin/manager, kubectl and server-everything.
 	go build -o bin/mcp-test-server ./hack/mcp-test-server
 	go test -tags e2e ./test/e2e/ -v -count=1 -timeout 30m $(E2E_FLAGS)
 

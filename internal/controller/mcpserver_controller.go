@@ -88,11 +88,20 @@ type MCPServerReconciler struct {
 	syncs *syncTracker
 }
 
-// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcpservers,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcpservers/status,verbs=get;update;patch
+// RBAC, least privilege (reviewed verb by verb; the install bundle test pins it):
+//   - MCPServers: read and watch; patch for the cleanup finalizer; status by patch only; update
+//     on mcpservers/finalizers, which OwnerReferencesPermissionEnforcement requires to create
+//     MCPTools with blockOwnerDeletion.
+//   - MCPTools: the operator creates, updates, deletes (one collection call per cascade) them.
+//   - Secrets: get a referenced bearer or CA Secret; list and watch metadata to notice changes;
+//     patch to release owned Secrets on orphan; delete only those the server controls (checked
+//     by UID before each delete). No create: the operator writes no Secret today.
+//
+// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcpservers,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcpservers/status,verbs=patch
 // +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcpservers/finalizers,verbs=update
 // +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools,verbs=get;list;watch;create;update;patch;delete;deletecollection
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch

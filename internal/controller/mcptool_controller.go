@@ -57,9 +57,8 @@ type MCPToolReconciler struct {
 	MaxConcurrentReconciles int
 }
 
-// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools/finalizers,verbs=update
+// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools/status,verbs=patch
 // +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcpservers,verbs=get;list;watch
 
 // Reconcile computes one MCPTool's conditions.

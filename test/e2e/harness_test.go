@@ -35,10 +35,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
 
 	"github.com/toolregistry/mcp-registry-operator/test/localcluster"
 	"github.com/toolregistry/mcp-registry-operator/test/utils"
@@ -100,6 +104,7 @@ func runSuite(m *testing.M) (code int) {
 		{filepath.Join(root, "bin", "manager"), "make build"},
 		{filepath.Join(root, "bin", "mcp-test-server"), "make test-e2e"},
 		{everything, "make server-everything"},
+		{filepath.Join(root, "dist", "install.yaml"), "make build-installer"},
 	} {
 		if _, err := os.Stat(need.path); err != nil {
 			return fail("missing %s: run '%s' (make test-e2e does it all)", need.path, need.make)
@@ -184,7 +189,12 @@ func runSuite(m *testing.M) (code int) {
 	}
 	suite.testServer = "http://" + addr + "/mcp"
 
-	suite.manager, err = newManager()
+	fmt.Println("e2e: applying the install bundle's Namespace, ServiceAccount and RBAC; the manager runs as that ServiceAccount")
+	kubeconfig, err := installRBAC(filepath.Join(root, "dist", "install.yaml"))
+	if err != nil {
+		return fail("%v", err)
+	}
+	suite.manager, err = newManager(kubeconfig)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -205,14 +215,15 @@ func runSuite(m *testing.M) (code int) {
 // a short lease, so a restart after kill -9 takes over in seconds), probes and secure metrics on
 // loopback ports.
 type manager struct {
-	args  []string
+	args       []string
+	kubeconfig string
 	probe string
 	log   string
 	proc  *localcluster.Process
 	runs  int
 }
 
-func newManager() (*manager, error) {
+func newManager(kubeconfig string) (*manager, error) {
 	probe, err := localcluster.FreePort()
 	if err != nil {
 		return nil, err
@@ -222,10 +233,11 @@ func newManager() (*manager, error) {
 		return nil, err
 	}
 	return &manager{
-		probe: fmt.Sprintf("127.0.0.1:%d", probe),
+		kubeconfig: kubeconfig,
+		probe:      fmt.Sprintf("127.0.0.1:%d", probe),
 		log:   filepath.Join(suite.dir, "manager.log"),
 		args: []string{
-			"--leader-elect", "--leader-elect-namespace=default",
+			"--leader-elect", "--leader-elect-namespace=" + operatorNamespace,
 			"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms",
 			fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe),
 			fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metrics),
@@ -242,7 +254,7 @@ func (m *manager) start() error {
 		_ = f.Close()
 	}
 	m.proc, err = localcluster.StartProcess(filepath.Join(suite.root, "bin", "manager"), m.args,
-		[]string{"KUBECONFIG=" + suite.kubeconfig}, m.log)
+		[]string{"KUBECONFIG=" + m.kubeconfig}, m.log)
 	if err != nil {
 		return fmt.Errorf("cannot start bin/manager: %w", err)
 	}
@@ -277,6 +289,74 @@ func (m *manager) kill9() error {
 }
 
 func (m *manager) stop() error { return m.proc.Stop(10 * time.Second) }
+
+const (
+	operatorNamespace      = "mcp-registry-operator-system"
+	operatorServiceAccount = "system:serviceaccount:" + operatorNamespace + ":mcp-registry-operator-controller-manager"
+)
+
+// rbacKinds are the install bundle's kinds applied for real before the manager starts.
+var rbacKinds = []string{"Namespace", "ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
+
+// installRBAC applies the Namespace, ServiceAccount and RBAC of the install bundle and writes a
+// kubeconfig that impersonates the ServiceAccount: the manager then runs with exactly the
+// permissions the bundle grants, so a missing verb fails a scenario.
+func installRBAC(bundle string) (string, error) {
+	docs, err := readManifests(bundle)
+	if err != nil {
+		return "", err
+	}
+	var keep []string
+	for _, doc := range docs {
+		if slices.Contains(rbacKinds, doc.kind) {
+			keep = append(keep, doc.text)
+		}
+	}
+	if out, err := runKubectl(strings.Join(keep, "\n---\n"), "apply", "--server-side", "-f", "-"); err != nil {
+		return "", fmt.Errorf("cannot apply the bundle's RBAC: %w\n%s", err, out)
+	}
+	cfg, err := clientcmd.LoadFromFile(suite.kubeconfig)
+	if err != nil {
+		return "", err
+	}
+	for _, user := range cfg.AuthInfos {
+		user.Impersonate = operatorServiceAccount
+	}
+	path := filepath.Join(suite.dir, "manager.kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// manifest is one document of a multi-document YAML file.
+type manifest struct {
+	kind, name string
+	text       string
+	object     map[string]any
+}
+
+func readManifests(path string) ([]manifest, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []manifest
+	for _, text := range strings.Split(string(data), "\n---\n") {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(text), &obj); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if obj == nil {
+			continue
+		}
+		kind, _ := obj["kind"].(string)
+		md, _ := obj["metadata"].(map[string]any)
+		name, _ := md["name"].(string)
+		out = append(out, manifest{kind: kind, name: name, text: text, object: obj})
+	}
+	return out, nil
+}
 
 // runKubectl runs the repository's kubectl against the suite's cluster.
 func runKubectl(stdin string, args ...string) (string, error) {
