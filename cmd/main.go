@@ -229,7 +229,7 @@ func run(opts options) error {
 	limits := mcp.DefaultLimits
 	limits.MaxTools = opts.maxToolsPerServer
 	if err := (&controller.MCPServerReconciler{
-		Client:                  mgr.GetClient(),
+		Client:                  controller.OperatorClient(mgr),
 		APIReader:               mgr.GetAPIReader(),
 		Discoverer:              &mcp.Client{Limits: limits, Version: version},
 		Recorder:                mgr.GetEventRecorder("mcp-registry-operator"),
@@ -241,7 +241,7 @@ func run(opts options) error {
 		return fmt.Errorf("cannot set up the MCPServer controller: %w", err)
 	}
 	if err := (&controller.MCPToolReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds,
+		Client: controller.OperatorClient(mgr), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds,
 		MaxConcurrentReconciles: opts.maxConcurrentTools,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("cannot set up the MCPTool controller: %w", err)
@@ -249,7 +249,7 @@ func run(opts options) error {
 
 	for _, gvk := range consumerKinds {
 		if err := (&controller.ConsumerReconciler{
-			Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mcp-registry-operator"), Kind: gvk,
+			Client: controller.OperatorClient(mgr), Recorder: mgr.GetEventRecorder("mcp-registry-operator"), Kind: gvk,
 		}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("cannot set up the %s consumer controller: %w", gvk.Kind, err)
 		}

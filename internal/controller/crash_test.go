@@ -165,11 +165,11 @@ func runManager(t testing.TB, cfg *rest.Config, scheme *runtime.Scheme, budget i
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c client.Client = mgr.GetClient()
+	c := OperatorClient(mgr)
 	if budget >= 0 {
 		b := &atomic.Int64{}
 		b.Store(budget)
-		c = &crashingClient{Client: mgr.GetClient(), budget: b, crash: cancel}
+		c = &crashingClient{Client: OperatorClient(mgr), budget: b, crash: cancel}
 	}
 	kinds := []schema.GroupVersionKind{{Group: "apps", Version: "v1", Kind: "Deployment"}}
 	if err := SetupIndexes(ctx, mgr, kinds); err != nil {

@@ -72,13 +72,16 @@ func getServer(g Gomega, namespace, name string) *mcpv1alpha1.MCPServer {
 	return server
 }
 
-// updateServer changes a server's spec, retrying on conflicts.
-func updateServer(namespace, name string, change func(*mcpv1alpha1.MCPServer)) {
+// updateServer changes a server's spec, retrying on conflicts, and returns the server as the
+// update left it.
+func updateServer(namespace, name string, change func(*mcpv1alpha1.MCPServer)) *mcpv1alpha1.MCPServer {
+	var server *mcpv1alpha1.MCPServer
 	Eventually(func(g Gomega) {
-		server := getServer(g, namespace, name)
+		server = getServer(g, namespace, name)
 		change(server)
 		g.Expect(k8sClient.Update(ctx, server)).To(Succeed())
 	}).Should(Succeed())
+	return server
 }
 
 // toolsOf lists a server's MCPTools by label, sorted by tool name.

@@ -135,13 +135,22 @@ func (r *MCPServerReconciler) reconcile(ctx context.Context, req ctrl.Request) (
 		}
 	}
 
-	// A server seen for the first time says so before the (possibly slow) first sync.
+	// A server seen for the first time, or with a generation not yet worked on, says so before the
+	// (possibly slow) sync: Reconciling=True at this generation. One write per generation.
 	if meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady) == nil {
 		before := server.DeepCopy()
 		setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionUnknown, mcpv1alpha1.ReasonProgressing, "Syncing with the MCP server")
 		setCondition(server, mcpv1alpha1.ConditionReconciling, metav1.ConditionTrue, mcpv1alpha1.ReasonProgressing, "Syncing with the MCP server")
 		if err := r.Status().Patch(ctx, server, lockedMergeFrom(before)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("cannot set initial conditions: %w", err)
+		}
+	} else if reconciling := meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReconciling); server.Status.ObservedGeneration != server.Generation &&
+		(!isTrue(reconciling) || reconciling.ObservedGeneration != server.Generation) {
+		before := server.DeepCopy()
+		setCondition(server, mcpv1alpha1.ConditionReconciling, metav1.ConditionTrue, mcpv1alpha1.ReasonProgressing,
+			fmt.Sprintf("Syncing generation %d with the MCP server", server.Generation))
+		if err := r.Status().Patch(ctx, server, lockedMergeFrom(before)); err != nil {
+			return ctrl.Result{}, fmt.Errorf("cannot set Reconciling: %w", err)
 		}
 	}
 

@@ -356,18 +356,68 @@ var _ = Describe("MCPServer sync", func() {
 		Expect(writes).To(Equal(0), "objects written while idle: %v -> %v", start, end)
 	})
 
-	It("passes kstatus through create, spec change and a failure", func() {
+	It("passes kstatus through create, spec change, failure and deletion", func() {
 		upstream := startMCP(mcpserver.Config{Tools: mcpserver.GeneratedTools(1)})
 		server := createServer(namespace, "kstatus", upstream.URL(), nil)
 		Expect(kstatusOf(server)).To(Equal(status.InProgressStatus), "a new object never reads as Current")
 		Eventually(func(g Gomega) status.Status { return kstatusOf(getServer(g, namespace, "kstatus")) }).
 			Should(Equal(status.CurrentStatus))
 
-		updateServer(namespace, "kstatus", func(s *mcpv1alpha1.MCPServer) { s.Spec.Description = "changed" })
-		Eventually(func(g Gomega) status.Status { return kstatusOf(getServer(g, namespace, "kstatus")) }).
+		// A spec change reads InProgress until the operator has synced the new generation; with a
+		// slow upstream, the operator says so with Reconciling=True at that generation meanwhile.
+		slow := startMCP(mcpserver.Config{Tools: mcpserver.GeneratedTools(1), Delay: 2 * time.Second})
+		updated := updateServer(namespace, "kstatus", func(s *mcpv1alpha1.MCPServer) { s.Spec.URL = slow.URL() })
+		Expect(kstatusOf(updated)).To(Equal(status.InProgressStatus))
+		Eventually(func(g Gomega) {
+			s := getServer(g, namespace, "kstatus")
+			c := condition(s.Status.Conditions, mcpv1alpha1.ConditionReconciling)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(c.ObservedGeneration).To(Equal(s.Generation))
+			g.Expect(kstatusOf(s)).To(Equal(status.InProgressStatus))
+		}).Should(Succeed())
+		Eventually(func(g Gomega) status.Status { return kstatusOf(getServer(g, namespace, "kstatus")) }, 10*time.Second).
 			Should(Equal(status.CurrentStatus))
 		server = getServer(Default, namespace, "kstatus")
 		Expect(server.Status.ObservedGeneration).To(Equal(server.Generation))
+		Expect(condition(server.Status.Conditions, mcpv1alpha1.ConditionReconciling)).To(BeNil())
+
+		// Failure: a Secret that does not exist stalls the server.
+		updateServer(namespace, "kstatus", func(s *mcpv1alpha1.MCPServer) {
+			s.Spec.Auth = &mcpv1alpha1.MCPServerAuth{Type: mcpv1alpha1.AuthBearer,
+				Bearer: &mcpv1alpha1.BearerAuth{SecretRef: mcpv1alpha1.SecretKeyReference{Name: "absent", Key: "token"}}}
+		})
+		Eventually(func(g Gomega) status.Status { return kstatusOf(getServer(g, namespace, "kstatus")) }).
+			Should(Equal(status.FailedStatus))
+
+		// Deletion: Terminating while a consumer holds it.
+		consumer := newConsumer(namespace, "kstatus-agent", "kstatus")
+		Eventually(func(g Gomega) int32 { return getServer(g, namespace, "kstatus").Status.ConsumerCount }).Should(Equal(int32(1)))
+		Expect(k8sClient.Delete(ctx, getServer(Default, namespace, "kstatus"))).To(Succeed())
+		Eventually(func(g Gomega) status.Status { return kstatusOf(getServer(g, namespace, "kstatus")) }).
+			Should(Equal(status.TerminatingStatus))
+		Expect(k8sClient.Delete(ctx, consumer)).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "kstatus"}, &mcpv1alpha1.MCPServer{}))
+		}).Should(BeTrue())
+	})
+
+	It("never writes an MCPServer's spec: its managed fields show status and finalizers only", func() {
+		upstream := startMCP(mcpserver.Config{Tools: mcpserver.GeneratedTools(2)})
+		createServer(namespace, "gitops", upstream.URL(), nil)
+		Eventually(func(g Gomega) status.Status { return kstatusOf(getServer(g, namespace, "gitops")) }).
+			Should(Equal(status.CurrentStatus))
+		server := getServer(Default, namespace, "gitops")
+		var ours []string
+		for _, entry := range server.ManagedFields {
+			if entry.Manager != FieldOwner {
+				continue
+			}
+			ours = append(ours, entry.Subresource+":"+string(entry.FieldsV1.Raw))
+			Expect(string(entry.FieldsV1.Raw)).NotTo(ContainSubstring(`"f:spec"`), "the operator owns spec fields: %s", entry.FieldsV1.Raw)
+		}
+		Expect(ours).To(ContainElement(HavePrefix("status:")), "no status entry of %s: %v", FieldOwner, ours)
+		Expect(ours).To(ContainElement(ContainSubstring(`"f:finalizers"`)), "no finalizers entry of %s: %v", FieldOwner, ours)
 	})
 
 	It("deletes a server with its tools, and orphans them on request", func() {

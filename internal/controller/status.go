@@ -135,3 +135,13 @@ func removeFinalizer(ctx context.Context, c client.Client, obj client.Object, fi
 	obj.SetResourceVersion(target.ResourceVersion)
 	return nil
 }
+
+// FieldOwner is the field manager of every write the operator makes: managedFields then show
+// which fields it owns (status, finalizers, and all of an MCPTool), and that it never writes an
+// MCPServer's spec, which GitOps tools own.
+const FieldOwner = "mcp-registry-operator"
+
+// OperatorClient is the manager's client writing as FieldOwner.
+func OperatorClient(mgr ctrl.Manager) client.Client {
+	return client.WithFieldOwner(mgr.GetClient(), FieldOwner)
+}

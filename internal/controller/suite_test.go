@@ -100,7 +100,7 @@ var _ = BeforeSuite(func() {
 	operatorMetrics, err := metrics.New(testRegistry, RegistryGauges(mgr.GetClient(), consumerKinds)...)
 	Expect(err).NotTo(HaveOccurred())
 	Expect((&MCPServerReconciler{
-		Client:                  mgr.GetClient(),
+		Client:                  OperatorClient(mgr),
 		APIReader:               mgr.GetAPIReader(),
 		Discoverer:              &mcp.Client{Version: "test"},
 		Recorder:                mgr.GetEventRecorder("mcp-registry-operator"),
@@ -110,10 +110,10 @@ var _ = BeforeSuite(func() {
 		Metrics:                 operatorMetrics,
 	}).SetupWithManager(mgr)).To(Succeed())
 	for _, gvk := range consumerKinds {
-		Expect((&ConsumerReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mcp-registry-operator"), Kind: gvk}).
+		Expect((&ConsumerReconciler{Client: OperatorClient(mgr), Recorder: mgr.GetEventRecorder("mcp-registry-operator"), Kind: gvk}).
 			SetupWithManager(mgr)).To(Succeed())
 	}
-	Expect((&MCPToolReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds, MaxConcurrentReconciles: 16}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&MCPToolReconciler{Client: OperatorClient(mgr), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds, MaxConcurrentReconciles: 16}).SetupWithManager(mgr)).To(Succeed())
 
 	go func() {
 		defer GinkgoRecover()
