@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
@@ -170,5 +171,41 @@ func toLua(l *lua.LState, v any) lua.LValue {
 		return t
 	default:
 		return lua.LString(fmt.Sprint(v))
+	}
+}
+
+// TestGitOpsDocEmbedsTheScripts checks that docs/gitops.md's argocd-cm snippet carries each
+// health.lua byte for byte, so the page users copy from never drifts from the tested scripts.
+func TestGitOpsDocEmbedsTheScripts(t *testing.T) {
+	root, err := utils.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "gitops.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(doc), "\n")
+	for _, kind := range []string{"MCPServer", "MCPTool"} {
+		script, err := os.ReadFile(filepath.Join(root, "config", "argocd", "resource_customizations", "mcp.toolregistry.io", kind, "health.lua"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := "  resource.customizations.health.mcp.toolregistry.io_" + kind + ": |"
+		start := slices.Index(lines, key)
+		if start < 0 {
+			t.Fatalf("docs/gitops.md has no %q", key)
+		}
+		var embedded []string
+		for _, l := range lines[start+1:] {
+			if l != "" && !strings.HasPrefix(l, "    ") {
+				break
+			}
+			embedded = append(embedded, strings.TrimPrefix(l, "    "))
+		}
+		got := strings.TrimRight(strings.Join(embedded, "\n"), "\n") + "\n"
+		if got != string(script) {
+			t.Errorf("docs/gitops.md embeds a %s script that differs from health.lua; paste the file again", kind)
+		}
 	}
 }
