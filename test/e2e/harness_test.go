@@ -217,6 +217,7 @@ func runSuite(m *testing.M) (code int) {
 type manager struct {
 	args       []string
 	kubeconfig string
+	metrics    string // host:port of the secure metrics endpoint
 	probe string
 	log   string
 	proc  *localcluster.Process
@@ -234,6 +235,7 @@ func newManager(kubeconfig string) (*manager, error) {
 	}
 	return &manager{
 		kubeconfig: kubeconfig,
+		metrics:    fmt.Sprintf("127.0.0.1:%d", metrics),
 		probe:      fmt.Sprintf("127.0.0.1:%d", probe),
 		log:   filepath.Join(suite.dir, "manager.log"),
 		args: []string{

@@ -19,11 +19,16 @@ limitations under the License.
 package e2e
 
 import (
+	"crypto/tls"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -93,6 +98,46 @@ func TestInstallBundle(t *testing.T) {
 		if c.Resources.Limits.Memory().IsZero() || c.Resources.Requests.Cpu().IsZero() {
 			t.Errorf("resources %+v: want requests and a memory limit", c.Resources)
 		}
+	})
+
+	t.Run("metrics need an authorized token", func(t *testing.T) {
+		// A scraper's ServiceAccount bound to the bundle's metrics-reader role, and one without.
+		u.run("create", "serviceaccount", "scraper")
+		u.run("create", "serviceaccount", "stranger")
+		u.run("create", "clusterrolebinding", "e2e-scraper-metrics", "--clusterrole=mcp-registry-operator-metrics-reader",
+			"--serviceaccount="+operatorNamespace+":scraper")
+		t.Cleanup(func() { _, _ = runKubectl("", "delete", "clusterrolebinding", "e2e-scraper-metrics", "--ignore-not-found") })
+		scrape := func(token string) (int, string) {
+			req, err := http.NewRequest(http.MethodGet, "https://"+suite.manager.metrics+"/metrics", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			// The manager serves a self-signed certificate unless --metrics-cert-path is given.
+			c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = resp.Body.Close() }()
+			body, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(body)
+		}
+		if code, _ := scrape(""); code != http.StatusUnauthorized {
+			t.Errorf("no token: HTTP %d, want 401", code)
+		}
+		if code, _ := scrape(strings.TrimSpace(u.run("create", "token", "stranger"))); code != http.StatusForbidden {
+			t.Errorf("token without the metrics-reader role: HTTP %d, want 403", code)
+		}
+		u.eventually(30*time.Second, "the scraper reads the metrics", func() string {
+			code, body := scrape(strings.TrimSpace(u.run("create", "token", "scraper")))
+			if code != http.StatusOK || !strings.Contains(body, "mcp_registry_") {
+				return fmt.Sprintf("HTTP %d", code)
+			}
+			return ""
+		})
 	})
 
 	t.Run("manager role is least privilege", func(t *testing.T) {
