@@ -218,10 +218,10 @@ type manager struct {
 	args       []string
 	kubeconfig string
 	metrics    string // host:port of the secure metrics endpoint
-	probe string
-	log   string
-	proc  *localcluster.Process
-	runs  int
+	probe      string
+	log        string
+	proc       *localcluster.Process
+	runs       int
 }
 
 func newManager(kubeconfig string) (*manager, error) {
@@ -237,7 +237,7 @@ func newManager(kubeconfig string) (*manager, error) {
 		kubeconfig: kubeconfig,
 		metrics:    fmt.Sprintf("127.0.0.1:%d", metrics),
 		probe:      fmt.Sprintf("127.0.0.1:%d", probe),
-		log:   filepath.Join(suite.dir, "manager.log"),
+		log:        filepath.Join(suite.dir, "manager.log"),
 		args: []string{
 			"--leader-elect", "--leader-elect-namespace=" + operatorNamespace,
 			"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms",

@@ -106,7 +106,9 @@ func TestInstallBundle(t *testing.T) {
 		u.run("create", "serviceaccount", "stranger")
 		u.run("create", "clusterrolebinding", "e2e-scraper-metrics", "--clusterrole=mcp-registry-operator-metrics-reader",
 			"--serviceaccount="+operatorNamespace+":scraper")
-		t.Cleanup(func() { _, _ = runKubectl("", "delete", "clusterrolebinding", "e2e-scraper-metrics", "--ignore-not-found") })
+		t.Cleanup(func() {
+			_, _ = runKubectl("", "delete", "clusterrolebinding", "e2e-scraper-metrics", "--ignore-not-found")
+		})
 		scrape := func(token string) (int, string) {
 			req, err := http.NewRequest(http.MethodGet, "https://"+suite.manager.metrics+"/metrics", nil)
 			if err != nil {
