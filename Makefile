@@ -47,6 +47,8 @@ vet: ## Run go vet against code.
 verify: manifests generate fmt ## Fail when generated code, CRDs, RBAC, go.mod or formatting differ from what is committed.
 	go mod tidy
 	cd hack/controlplane && go mod tidy
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "Not gofmt-ed (go fmt skips files behind build tags such as e2e):"; echo "$$unformatted"; exit 1; fi
 	@changed=$$(git status --porcelain -- api config cmd internal test hack go.mod go.sum); \
 	if [ -n "$$changed" ]; then \
 		echo "Generated or formatted files differ from the commit; run 'make manifests generate fmt' and commit:"; \
