@@ -18,6 +18,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +36,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
@@ -82,12 +84,16 @@ func TestReconcileDeleteDecisions(t *testing.T) {
 		toolsDeleting  bool // every tool marked for deletion (they keep their protection finalizer)
 		toolsReleased  bool // tools kept, without the server's ownerReference
 		ownedSecretGon bool
+		// readyMessage, when set, is what Ready must say; the pass then fails with an error.
+		readyMessage string
 	}
 	tests := []struct {
 		name    string
 		server  *mcpv1alpha1.MCPServer
 		objects func(*mcpv1alpha1.MCPServer) []client.Object
-		want    want
+		// secretDeleteErr is what deleting a Secret answers (e.g. the role lacks the verb).
+		secretDeleteErr error
+		want            want
 	}{
 		{
 			name:   "a tool in use blocks, and nothing is removed",
@@ -140,6 +146,15 @@ func TestReconcileDeleteDecisions(t *testing.T) {
 			want: want{ownedSecretGon: true},
 		},
 		{
+			name:   "a refused Secret delete shows in Ready, not only in the log, and keeps the finalizer",
+			server: newServer(nil),
+			objects: func(*mcpv1alpha1.MCPServer) []client.Object {
+				return []client.Object{ownedSecret.DeepCopy(), userSecret.DeepCopy()}
+			},
+			secretDeleteErr: apierrors.NewForbidden(corev1.Resource("secrets"), "owned", errors.New("no delete verb")),
+			want:            want{readyMessage: `Deleting, retrying: cannot delete Secret "owned": secrets "owned" is forbidden: no delete verb`},
+		},
+		{
 			name:    "nothing left: the finalizer goes",
 			server:  newServer(nil),
 			objects: func(*mcpv1alpha1.MCPServer) []client.Object { return []client.Object{userSecret.DeepCopy()} },
@@ -169,6 +184,15 @@ func TestReconcileDeleteDecisions(t *testing.T) {
 			_ = clientgoscheme.AddToScheme(scheme)
 			_ = mcpv1alpha1.AddToScheme(scheme)
 			c := fake.NewClientBuilder().WithScheme(scheme).
+				WithInterceptorFuncs(interceptor.Funcs{Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+					if _, isSecret := obj.(*corev1.Secret); isSecret && tt.secretDeleteErr != nil {
+						return tt.secretDeleteErr
+					}
+					if meta, isMeta := obj.(*metav1.PartialObjectMetadata); isMeta && meta.Kind == "Secret" && tt.secretDeleteErr != nil {
+						return tt.secretDeleteErr
+					}
+					return c.Delete(ctx, obj, opts...)
+				}}).
 				WithObjects(append(tt.objects(tt.server), tt.server)...).
 				WithStatusSubresource(&mcpv1alpha1.MCPServer{}, &mcpv1alpha1.MCPTool{}).
 				WithIndex(&mcpv1alpha1.MCPTool{}, toolServerIndex, func(o client.Object) []string {
@@ -186,7 +210,7 @@ func TestReconcileDeleteDecisions(t *testing.T) {
 				ConsumerKinds: []schema.GroupVersionKind{deployment}, Metrics: m, syncs: newSyncTracker(),
 			}
 			ctx := context.Background()
-			if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(tt.server)}); err != nil {
+			if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(tt.server)}); (err != nil) != (tt.want.readyMessage != "") {
 				t.Fatalf("Reconcile: %v", err)
 			}
 
@@ -199,6 +223,11 @@ func TestReconcileDeleteDecisions(t *testing.T) {
 				blocked := isTrue(meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionDeletionBlocked))
 				if blocked != tt.want.blocked {
 					t.Errorf("DeletionBlocked = %v, want %v", blocked, tt.want.blocked)
+				}
+				if tt.want.readyMessage != "" {
+					if ready := meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady); ready == nil || ready.Message != tt.want.readyMessage {
+						t.Errorf("Ready = %+v, want message %q", ready, tt.want.readyMessage)
+					}
 				}
 				stillHasFinalizer := len(server.Finalizers) > 0 && server.Finalizers[0] == mcpv1alpha1.ServerFinalizer
 				if tt.want.toolsReleased == stillHasFinalizer {

@@ -18,11 +18,13 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
@@ -108,7 +110,7 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 	}
 	if remaining > 0 {
 		if err := r.deleteTools(ctx, server, owned); err != nil {
-			return ctrl.Result{}, err
+			return r.deleteFailed(ctx, before, server, err)
 		}
 	}
 	if len(owned) > 0 {
@@ -127,7 +129,7 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 			}
 			uid := secret.UID
 			if err := r.Delete(ctx, secret, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
-				return ctrl.Result{}, fmt.Errorf("cannot delete Secret %q: %w", secret.Name, err)
+				return r.deleteFailed(ctx, before, server, fmt.Errorf("cannot delete Secret %q: %w", secret.Name, err))
 			}
 			logf.FromContext(ctx).V(1).Info("Deleted Secret", "secret", klog.KObj(secret))
 		}
@@ -149,6 +151,17 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 	r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "Deleted", "Delete",
 		"Deleted MCPServer %s: its MCPTools (%d at the last sync) and the Secrets it owned", server.Name, server.Status.ToolCount)
 	return ctrl.Result{}, nil
+}
+
+// deleteFailed records on the server why a delete step failed (for example Forbidden, when the
+// manager's role lacks a verb), so that it shows in its status and not only in the manager's log,
+// and returns the error for a retry with backoff. Conflicts are transient and recorded nowhere.
+func (r *MCPServerReconciler) deleteFailed(ctx context.Context, before, server *mcpv1alpha1.MCPServer, err error) (ctrl.Result, error) {
+	if apierrors.IsConflict(err) {
+		return ctrl.Result{}, err
+	}
+	setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionFalse, mcpv1alpha1.ReasonDeleting, "Deleting, retrying: "+err.Error())
+	return ctrl.Result{}, errors.Join(err, r.patchStatus(ctx, before, server))
 }
 
 // forced reports whether the force annotation is set.

@@ -291,11 +291,22 @@ func (s *session) impact(ctx context.Context, name, output string) error {
 			report.Secrets = append(report.Secrets, sec.Name)
 		}
 	}
-	if a := server.Spec.Auth; a != nil && a.Bearer != nil && !slices.Contains(report.Secrets, a.Bearer.SecretRef.Name) {
-		report.KeptSecrets = append(report.KeptSecrets, a.Bearer.SecretRef.Name)
+	var referenced []string
+	if a := server.Spec.Auth; a != nil && a.Bearer != nil {
+		referenced = append(referenced, a.Bearer.SecretRef.Name)
 	}
-	if tls := server.Spec.TLS; tls != nil && tls.CASecretRef != nil && !slices.Contains(report.Secrets, tls.CASecretRef.Name) {
-		report.KeptSecrets = append(report.KeptSecrets, tls.CASecretRef.Name)
+	if tls := server.Spec.TLS; tls != nil && tls.CASecretRef != nil {
+		referenced = append(referenced, tls.CASecretRef.Name)
+	}
+	for _, name := range referenced {
+		if slices.Contains(report.Secrets, name) || slices.Contains(report.KeptSecrets, name) {
+			continue
+		}
+		exists := slices.ContainsFunc(secrets.Items, func(s metav1.PartialObjectMetadata) bool { return s.Name == name })
+		if !exists {
+			name += " (missing)"
+		}
+		report.KeptSecrets = append(report.KeptSecrets, name)
 	}
 
 	orphan := report.Policy == string(mcpv1alpha1.DeletionPolicyOrphan)

@@ -156,7 +156,10 @@ func TestPlugin(t *testing.T) {
 		s.Spec.Consumers = &mcpv1alpha1.ConsumerPolicy{Namespaces: mcpv1alpha1.ConsumerNamespacesSelector,
 			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "agents"}}}
 	})
-	k.server(t, "tools", "jira", []string{"create_ticket"}, nil)
+	k.server(t, "tools", "jira", []string{"create_ticket"}, func(s *mcpv1alpha1.MCPServer) {
+		s.Spec.Auth = &mcpv1alpha1.MCPServerAuth{Type: mcpv1alpha1.AuthBearer,
+			Bearer: &mcpv1alpha1.BearerAuth{SecretRef: mcpv1alpha1.SecretKeyReference{Name: "jira-token", Key: "token"}}}
+	})
 	k.server(t, "tools", "kept", []string{"a"}, func(s *mcpv1alpha1.MCPServer) { s.Spec.DeletionPolicy = mcpv1alpha1.DeletionPolicyOrphan })
 	k.create(t,
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "github-token", Namespace: "tools"}, StringData: map[string]string{"token": "x"}},
@@ -220,7 +223,8 @@ func TestPlugin(t *testing.T) {
 			t.Fatal(err)
 		}
 		out, err := k.run("impact", "jira", "-n", "tools")
-		if err != nil || !strings.Contains(out, "Delete would: proceed at once") || !strings.Contains(out, "create_ticket") {
+		if err != nil || !strings.Contains(out, "Delete would: proceed at once") || !strings.Contains(out, "create_ticket") ||
+			!strings.Contains(out, "Secrets kept (yours, only referenced): jira-token (missing)") {
 			t.Fatalf("err %v\n%s", err, out)
 		}
 	})
