@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
@@ -28,7 +29,9 @@ import (
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
@@ -44,6 +47,9 @@ const (
 	serverSecretIndex = "spec.secretRefs"
 	// secretOwnerIndex indexes Secrets (metadata only) by the UID of the MCPServer controlling them.
 	secretOwnerIndex = "metadata.ownerReferences.mcpServerUID"
+	// serverPolicyIndex indexes MCPServers by spec.consumers.namespaces, to find the servers a
+	// namespace's labels matter to (Selector).
+	serverPolicyIndex = "spec.consumers.namespaces"
 )
 
 // SetupIndexes registers the field indexes the controllers use, including one per consumer kind
@@ -70,7 +76,45 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager, consumerKinds []schema.
 	}); err != nil {
 		return fmt.Errorf("cannot index MCPServers by Secret: %w", err)
 	}
+	if err := indexer.IndexField(ctx, &mcpv1alpha1.MCPServer{}, serverPolicyIndex, func(o client.Object) []string {
+		if p := o.(*mcpv1alpha1.MCPServer).Spec.Consumers; p != nil && p.Namespaces != "" {
+			return []string{string(p.Namespaces)}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("cannot index MCPServers by consumer policy: %w", err)
+	}
 	return nil
+}
+
+// selectorServers lists the MCPServers, in every namespace, whose consumer policy selects
+// namespaces by label: the ones a namespace's label change can change the usage of.
+func selectorServers(ctx context.Context, c client.Reader) []mcpv1alpha1.MCPServer {
+	list := &mcpv1alpha1.MCPServerList{}
+	if err := c.List(ctx, list, client.MatchingFields{serverPolicyIndex: string(mcpv1alpha1.ConsumerNamespacesSelector)}); err != nil {
+		logf.FromContext(ctx).Error(err, "Cannot list MCPServers by consumer policy")
+		return nil
+	}
+	return list.Items
+}
+
+// namespaceLabelsChanged lets through namespace updates that change labels: what a Selector
+// consumer policy reads. Creations and deletions of namespaces change nothing a consumer event
+// does not already bring.
+var namespaceLabelsChanged = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return !maps.Equal(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+	},
+}
+
+// namespaceObject is an empty metadata-only Namespace, for watches.
+func namespaceObject() *metav1.PartialObjectMetadata {
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	return ns
 }
 
 // controllingServerUID is the UID of the MCPServer controlling obj, if any.

@@ -479,12 +479,24 @@ func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Owns(&mcpv1alpha1.MCPTool{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.serversForSecret), builder.OnlyMetadata).
+		// A namespace's labels decide whether its consumers count for a Selector policy.
+		Watches(namespaceObject(), handler.EnqueueRequestsFromMapFunc(r.serversForNamespace),
+			builder.OnlyMetadata, builder.WithPredicates(namespaceLabelsChanged)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Named("mcpserver")
 	for _, gvk := range r.ConsumerKinds {
 		b = b.Watches(consumerObject(gvk), handler.EnqueueRequestsFromMapFunc(serversForConsumer), builder.OnlyMetadata)
 	}
 	return b.Complete(r)
+}
+
+// serversForNamespace maps a namespace whose labels changed to the servers with a Selector policy.
+func (r *MCPServerReconciler) serversForNamespace(ctx context.Context, _ client.Object) []reconcile.Request {
+	var requests []reconcile.Request
+	for _, s := range selectorServers(ctx, r.Client) {
+		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
+	}
+	return requests
 }
 
 // serversForConsumer maps a consumer (before and after a change) to the servers it references.

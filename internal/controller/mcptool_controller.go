@@ -244,6 +244,8 @@ func (r *MCPToolReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 				return serverChangeAffectsTools(e.ObjectOld.(*mcpv1alpha1.MCPServer), e.ObjectNew.(*mcpv1alpha1.MCPServer))
 			}})).
+		Watches(namespaceObject(), handler.EnqueueRequestsFromMapFunc(r.toolsForNamespace),
+			builder.OnlyMetadata, builder.WithPredicates(namespaceLabelsChanged)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Named("mcptool")
 	for _, gvk := range r.ConsumerKinds {
@@ -264,6 +266,16 @@ func (r *MCPToolReconciler) toolsForConsumer(ctx context.Context, obj client.Obj
 		}
 		server := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: ref.Namespace, Name: ref.Server}}
 		requests = append(requests, r.toolsForServer(ctx, server)...)
+	}
+	return requests
+}
+
+// toolsForNamespace maps a namespace whose labels changed to the tools of the servers with a
+// Selector policy.
+func (r *MCPToolReconciler) toolsForNamespace(ctx context.Context, _ client.Object) []reconcile.Request {
+	var requests []reconcile.Request
+	for _, s := range selectorServers(ctx, r.Client) {
+		requests = append(requests, r.toolsForServer(ctx, &s)...)
 	}
 	return requests
 }

@@ -169,9 +169,34 @@ var _ = Describe("Consumers", func() {
 		})
 		Eventually(func(g Gomega) int32 { _, _, c := serverUsage(g, namespace, "github"); return c }).Should(Equal(int32(1)))
 		updateServer(namespace, "github", func(s *mcpv1alpha1.MCPServer) {
-			s.Spec.Consumers.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": "nobody"}}
+			s.Spec.Consumers.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": "agents"}}
 		})
 		Eventually(func(g Gomega) int32 { _, _, c := serverUsage(g, namespace, "github"); return c }).Should(Equal(int32(0)))
+
+		By("a namespace label change alone re-counts, on the server and on its tools")
+		labelNamespace := func(value string) {
+			Eventually(func(g Gomega) {
+				ns := &corev1.Namespace{}
+				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: other}, ns)).To(Succeed())
+				if value == "" {
+					delete(ns.Labels, "team")
+				} else {
+					ns.Labels["team"] = value
+				}
+				g.Expect(k8sClient.Update(ctx, ns)).To(Succeed())
+			}).Should(Succeed())
+		}
+		labelNamespace("agents")
+		Eventually(func(g Gomega) int32 { _, _, c := serverUsage(g, namespace, "github"); return c }).WithTimeout(5 * time.Second).Should(Equal(int32(1)))
+		Eventually(func(g Gomega) int32 {
+			var total int32
+			for _, t := range toolsOf(g, namespace, "github") {
+				total += t.Status.ConsumerCount
+			}
+			return total
+		}).WithTimeout(5 * time.Second).Should(BeNumerically(">", 0))
+		labelNamespace("")
+		Eventually(func(g Gomega) int32 { _, _, c := serverUsage(g, namespace, "github"); return c }).WithTimeout(5 * time.Second).Should(Equal(int32(0)))
 
 		// Release the finalizer this test added, so the namespace can go.
 		Eventually(func(g Gomega) {
