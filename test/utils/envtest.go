@@ -23,6 +23,15 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 )
 
 // RepoRoot returns the repository root: the nearest parent of the working directory holding go.mod
@@ -78,4 +87,45 @@ func CRDDir() (string, error) {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// Envtest is a started envtest control plane with the CRDs installed.
+type Envtest struct {
+	Env    *envtest.Environment
+	Config *rest.Config
+	Scheme *runtime.Scheme
+	// Client is a direct (uncached) client for the admin user.
+	Client client.Client
+}
+
+// StartEnvtest starts etcd and kube-apiserver with the repository's CRDs, for tests outside the
+// Ginkgo suites, and stops them when the test ends.
+func StartEnvtest(t testing.TB) *Envtest {
+	t.Helper()
+	assets, err := BinaryAssetsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds, err := CRDDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &envtest.Environment{CRDDirectoryPaths: []string{crds}, ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: assets}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := mcpv1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Envtest{Env: env, Config: cfg, Scheme: scheme, Client: c}
 }
