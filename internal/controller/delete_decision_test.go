@@ -86,6 +86,9 @@ func TestReconcileDeleteDecisions(t *testing.T) {
 		ownedSecretGon bool
 		// readyMessage, when set, is what Ready must say; the pass then fails with an error.
 		readyMessage string
+		// liveReads is how many live consumer Lists the pass makes (-1: not checked); all of
+		// them in the server's namespace under the default Same policy.
+		liveReads int
 	}
 	tests := []struct {
 		name    string
@@ -93,7 +96,9 @@ func TestReconcileDeleteDecisions(t *testing.T) {
 		objects func(*mcpv1alpha1.MCPServer) []client.Object
 		// secretDeleteErr is what deleting a Secret answers (e.g. the role lacks the verb).
 		secretDeleteErr error
-		want            want
+		// liveOnly are objects a live read sees but the cache has not caught up with yet.
+		liveOnly []client.Object
+		want     want
 	}{
 		{
 			name:   "a tool in use blocks, and nothing is removed",
@@ -135,7 +140,29 @@ func TestReconcileDeleteDecisions(t *testing.T) {
 			objects: func(s *mcpv1alpha1.MCPServer) []client.Object {
 				return append(toolsOf(s), ownedSecret.DeepCopy(), userSecret.DeepCopy())
 			},
-			want: want{toolsDeleting: true},
+			want: want{toolsDeleting: true, liveReads: 1},
+		},
+		{
+			name:   "a consumer the cache has not seen yet blocks: the live read confirms before destroying",
+			server: newServer(nil),
+			objects: func(s *mcpv1alpha1.MCPServer) []client.Object {
+				return append(toolsOf(s), ownedSecret.DeepCopy())
+			},
+			liveOnly: []client.Object{consumer(ns, "github:tool-00")},
+			want:     want{blocked: true, liveReads: 1},
+		},
+		{
+			name:   "waiting for marked tools makes no live read: their own finalizers protect them",
+			server: newServer(nil),
+			objects: func(s *mcpv1alpha1.MCPServer) []client.Object {
+				tools := toolsOf(s)
+				for _, t := range tools {
+					t.SetDeletionTimestamp(&now)
+				}
+				return tools
+			},
+			liveOnly: []client.Object{consumer(ns, "github:tool-00")},
+			want:     want{toolsDeleting: true, liveReads: 0},
 		},
 		{
 			name:   "tools gone: the owned Secret is deleted, the user's kept",
@@ -205,13 +232,32 @@ func TestReconcileDeleteDecisions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The live reader sees what the cache sees, plus liveOnly; it counts consumer Lists and
+			// checks they stay in the server's namespace (the servers here use the Same policy).
+			liveReads := 0
+			live := fake.NewClientBuilder().WithScheme(scheme).
+				WithObjects(append(append(tt.objects(tt.server), tt.server), tt.liveOnly...)...).
+				WithInterceptorFuncs(interceptor.Funcs{List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+					if l, ok := list.(*metav1.PartialObjectMetadataList); ok && l.Kind == "DeploymentList" {
+						liveReads++
+						if o := (&client.ListOptions{}).ApplyOptions(opts); o.Namespace != ns && tt.server.Spec.Consumers == nil {
+							t.Errorf("live consumer List in namespace %q, want only %q", o.Namespace, ns)
+						}
+					}
+					return c.List(ctx, list, opts...)
+				}}).
+				Build()
 			r := &MCPServerReconciler{
-				Client: c, APIReader: c, Recorder: events.NewFakeRecorder(100), Clock: clock.RealClock{},
+				Client: c, APIReader: live, Recorder: events.NewFakeRecorder(100), Clock: clock.RealClock{},
 				ConsumerKinds: []schema.GroupVersionKind{deployment}, Metrics: m, syncs: newSyncTracker(),
 			}
 			ctx := context.Background()
 			if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(tt.server)}); (err != nil) != (tt.want.readyMessage != "") {
 				t.Fatalf("Reconcile: %v", err)
+			}
+
+			if (tt.liveOnly != nil || tt.want.liveReads > 0) && liveReads != tt.want.liveReads {
+				t.Errorf("live consumer reads = %d, want %d", liveReads, tt.want.liveReads)
 			}
 
 			server := &mcpv1alpha1.MCPServer{}

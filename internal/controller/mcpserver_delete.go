@@ -77,19 +77,29 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 		return r.orphan(ctx, server, owned, secrets)
 	}
 
+	remaining := 0
+	for _, t := range owned {
+		if t.DeletionTimestamp.IsZero() {
+			remaining++
+		}
+	}
+	pendingSecrets := slices.ContainsFunc(secrets, func(s *metav1.PartialObjectMetadata) bool { return s.DeletionTimestamp.IsZero() })
+	// This pass destroys something: it marks MCPTools, or (once they are gone) deletes Secrets.
+	destroys := remaining > 0 || (len(owned) == 0 && pendingSecrets)
+
 	before := server.DeepCopy()
 	if forced(server) {
 		if err := r.warnForced(ctx, server); err != nil {
 			return ctrl.Result{}, err
 		}
 	} else {
-		// Decide "in use" on the cache, and confirm "unused" with a live read before destroying.
+		// Decide "in use" on the cache; confirm "unused" with a live read only before a pass that
+		// destroys something. While the marked MCPTools go, their own finalizers protect them.
 		if err := r.updateUsage(ctx, server); err != nil {
 			return ctrl.Result{}, err
 		}
-		users := server.Status.Consumers
-		count := server.Status.ConsumerCount
-		if count == 0 {
+		users, count := server.Status.Consumers, server.Status.ConsumerCount
+		if count == 0 && destroys {
 			live, err := r.liveConsumers(ctx, server)
 			if err != nil {
 				return ctrl.Result{}, err
@@ -102,12 +112,6 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 	}
 	r.unblock(server)
 
-	remaining := 0
-	for _, t := range owned {
-		if t.DeletionTimestamp.IsZero() {
-			remaining++
-		}
-	}
 	if remaining > 0 {
 		if err := r.deleteTools(ctx, server, owned); err != nil {
 			return r.deleteFailed(ctx, before, server, err)

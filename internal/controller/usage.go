@@ -65,14 +65,15 @@ func (ci consumerIndex) find(ctx context.Context, keys ...string) ([]mcpv1alpha1
 	return out, nil
 }
 
-// findLive is find bypassing the cache: it lists every consumer live and keeps those holding any
-// of the keys. It confirms "unused" before anything is destroyed.
-func (ci consumerIndex) findLive(ctx context.Context, live client.Reader, keys ...string) ([]mcpv1alpha1.ConsumerReference, error) {
+// findLive is find bypassing the cache: it lists the consumers in namespace ("" for every
+// namespace) live and keeps those holding any of the keys. It confirms "unused" before anything
+// is destroyed.
+func (ci consumerIndex) findLive(ctx context.Context, live client.Reader, namespace string, keys ...string) ([]mcpv1alpha1.ConsumerReference, error) {
 	var out []mcpv1alpha1.ConsumerReference
 	for _, gvk := range ci.kinds {
 		list := &metav1.PartialObjectMetadataList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := live.List(ctx, list); err != nil {
+		if err := live.List(ctx, list, client.InNamespace(namespace)); err != nil {
 			return nil, fmt.Errorf("cannot list %s consumers: %w", gvk.Kind, err)
 		}
 		for i := range list.Items {
@@ -89,12 +90,17 @@ func (ci consumerIndex) findLive(ctx context.Context, live client.Reader, keys .
 }
 
 // usage returns the counting consumers of server (or of one of its tools) holding any of the keys:
-// from the cache, or, when live is not nil, from a live read of every consumer.
+// from the cache, or, when live is not nil, from a live read of the consumers in the namespaces
+// that can count (only the server's own under the default Same policy).
 func (ci consumerIndex) usage(ctx context.Context, server *mcpv1alpha1.MCPServer, live client.Reader, keys ...string) ([]mcpv1alpha1.ConsumerReference, error) {
 	var found []mcpv1alpha1.ConsumerReference
 	var err error
 	if live != nil {
-		found, err = ci.findLive(ctx, live, keys...)
+		namespace := "" // All and Selector policies count other namespaces
+		if p := server.Spec.Consumers; p == nil || p.Namespaces == "" || p.Namespaces == mcpv1alpha1.ConsumerNamespacesSame {
+			namespace = server.Namespace
+		}
+		found, err = ci.findLive(ctx, live, namespace, keys...)
 	} else {
 		found, err = ci.find(ctx, keys...)
 	}
