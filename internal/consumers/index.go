@@ -87,3 +87,12 @@ func References(obj client.Object) []Reference {
 	}
 	return refs
 }
+
+// CountingNamespace is the only namespace whose consumers can count for server, or "" when its
+// policy (All, Selector) lets other namespaces count too: what a live read of consumers lists.
+func CountingNamespace(server *mcpv1alpha1.MCPServer) string {
+	if p := server.Spec.Consumers; p == nil || p.Namespaces == "" || p.Namespaces == mcpv1alpha1.ConsumerNamespacesSame {
+		return server.Namespace
+	}
+	return ""
+}

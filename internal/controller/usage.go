@@ -96,11 +96,7 @@ func (ci consumerIndex) usage(ctx context.Context, server *mcpv1alpha1.MCPServer
 	var found []mcpv1alpha1.ConsumerReference
 	var err error
 	if live != nil {
-		namespace := "" // All and Selector policies count other namespaces
-		if p := server.Spec.Consumers; p == nil || p.Namespaces == "" || p.Namespaces == mcpv1alpha1.ConsumerNamespacesSame {
-			namespace = server.Namespace
-		}
-		found, err = ci.findLive(ctx, live, namespace, keys...)
+		found, err = ci.findLive(ctx, live, consumers.CountingNamespace(server), keys...)
 	} else {
 		found, err = ci.find(ctx, keys...)
 	}

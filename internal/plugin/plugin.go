@@ -217,12 +217,12 @@ func (s *session) impact(ctx context.Context, name, output string) error {
 		report.Policy = string(mcpv1alpha1.DeletionPolicyDelete)
 	}
 
-	// Every consumer, read live, keyed by the index keys the operator uses.
+	// Every consumer that can count, read live, keyed by the index keys the operator uses.
 	byKey := map[string][]mcpv1alpha1.ConsumerReference{}
 	for _, gvk := range s.kinds {
 		list := &metav1.PartialObjectMetadataList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := s.c.List(ctx, list); err != nil {
+		if err := s.c.List(ctx, list, client.InNamespace(consumers.CountingNamespace(server))); err != nil {
 			return fmt.Errorf("cannot list %s: %w", gvk.Kind, err)
 		}
 		for i := range list.Items {
@@ -236,32 +236,22 @@ func (s *session) impact(ctx context.Context, name, output string) error {
 			}
 		}
 	}
-	counting := func(keys ...string) ([]string, error) {
-		var found []mcpv1alpha1.ConsumerReference
-		for _, k := range keys {
-			for _, ref := range byKey[k] {
-				if !slices.Contains(found, ref) {
-					found = append(found, ref)
-				}
-			}
-		}
-		refs, err := controller.CountingConsumers(ctx, s.c, server, found)
-		if err != nil {
-			return nil, err
-		}
-		names := make([]string, len(refs))
-		for i, r := range refs {
-			names[i] = r.Kind + " " + r.Namespace + "/" + r.Name
-		}
-		return names, nil
-	}
-
-	whole, err := counting(consumers.AllToolsKey(server.Namespace, server.Name))
+	// The server's namespace policy, applied once to everyone referencing the server or a tool.
+	allowed, err := controller.CountingConsumers(ctx, s.c, server, byKey[consumers.ServerKey(server.Namespace, server.Name)])
 	if err != nil {
 		return err
 	}
-	report.ServerConsumers = whole
-	blocked := len(whole) > 0
+	counting := func(key string) []string {
+		names := []string{}
+		for _, r := range allowed {
+			if slices.Contains(byKey[key], r) {
+				names = append(names, r.Kind+" "+r.Namespace+"/"+r.Name)
+			}
+		}
+		return names
+	}
+	report.ServerConsumers = counting(consumers.AllToolsKey(server.Namespace, server.Name))
+	blocked := len(allowed) > 0
 
 	tools := &mcpv1alpha1.MCPToolList{}
 	if err := s.c.List(ctx, tools, client.InNamespace(server.Namespace), client.MatchingLabels{mcpv1alpha1.ServerLabel: server.Name}); err != nil {
@@ -272,11 +262,7 @@ func (s *session) impact(ctx context.Context, name, output string) error {
 		if !registry.OwnedBy(t, server) {
 			continue
 		}
-		users, err := counting(consumers.ToolKey(t.Namespace, server.Name, t.Spec.ToolName))
-		if err != nil {
-			return err
-		}
-		blocked = blocked || len(users) > 0
+		users := counting(consumers.ToolKey(t.Namespace, server.Name, t.Spec.ToolName))
 		report.Tools = append(report.Tools, ToolImpact{Name: t.Name, Tool: t.Spec.ToolName, Consumers: users})
 	}
 	slices.SortFunc(report.Tools, func(a, b ToolImpact) int { return strings.Compare(a.Tool, b.Tool) })
