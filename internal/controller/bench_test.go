@@ -25,7 +25,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -34,6 +33,7 @@ import (
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/registry"
+	"github.com/toolregistry/mcp-registry-operator/test/utils"
 )
 
 // BenchmarkDeletion measures, on envtest with the real controllers, in one run (use -benchtime=1x):
@@ -46,7 +46,7 @@ import (
 //     and cascade/raw (target: at most 2) and the worst round's cascade/raw-max. A ratio of runs
 //     made side by side cancels out the machine's speed; the median, its noise.
 func BenchmarkDeletion(b *testing.B) {
-	cfg, scheme, c := startTestEnv(b)
+	cfg, scheme, _ := startTestEnv(b)
 	stop, _ := runManager(b, cfg, scheme, -1)
 	defer stop()
 	ctx := context.Background()
@@ -56,7 +56,7 @@ func BenchmarkDeletion(b *testing.B) {
 	}
 
 	for range b.N {
-		latencies := unblockLatencies(ctx, b, c, 50)
+		latencies := unblockLatencies(ctx, b, wc, 50)
 		slices.Sort(latencies)
 		b.ReportMetric(float64(percentile(latencies, 50).Milliseconds()), "unblock-p50-ms")
 		b.ReportMetric(float64(percentile(latencies, 99).Milliseconds()), "unblock-p99-ms")
@@ -94,7 +94,7 @@ func median(values []float64) float64 {
 
 // unblockLatencies deletes n blocked servers and measures, for each, the time from the consumer's
 // annotation being removed to the server being gone.
-func unblockLatencies(ctx context.Context, b *testing.B, c client.Client, n int) []time.Duration {
+func unblockLatencies(ctx context.Context, b *testing.B, c client.WithWatch, n int) []time.Duration {
 	ns := newBenchNamespace(ctx, b, c, "bench-unblock")
 	var out []time.Duration
 	for i := range n {
@@ -113,9 +113,7 @@ func unblockLatencies(ctx context.Context, b *testing.B, c client.Client, n int)
 		if err := c.Update(ctx, agent); err != nil {
 			b.Fatal(err)
 		}
-		waitFor(b, 30*time.Second, "server gone", func() bool {
-			return apierrors.IsNotFound(c.Get(ctx, client.ObjectKeyFromObject(server), &mcpv1alpha1.MCPServer{}))
-		})
+		waitUntilGone(ctx, b, c, "MCPServerList", client.InNamespace(ns), client.MatchingFields{"metadata.name": server.Name})
 		out = append(out, time.Since(start))
 	}
 	return out
@@ -246,17 +244,7 @@ func benchTools(server *mcpv1alpha1.MCPServer, n int) []*mcpv1alpha1.MCPTool {
 }
 
 func benchConsumer(ctx context.Context, b *testing.B, c client.Client, ns, name, tools string) *appsv1.Deployment {
-	labels := map[string]string{"app": name}
-	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: map[string]string{mcpv1alpha1.ToolsAnnotation: tools}},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Image: "example.com/a:1"}}},
-			},
-		},
-	}
+	d := utils.ConsumerDeployment(ns, name, tools)
 	mustCreateT(b, c, d)
 	return d
 }

@@ -29,24 +29,13 @@ import (
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/naming"
 	"github.com/toolregistry/mcp-registry-operator/test/mcpserver"
+	"github.com/toolregistry/mcp-registry-operator/test/utils"
 )
 
 // newConsumer creates a Deployment carrying the tools annotation (no pods run in envtest).
 func newConsumer(namespace, name, tools string, finalizers ...string) *appsv1.Deployment {
-	labels := map[string]string{"app": name}
-	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: namespace, Finalizers: finalizers,
-			Annotations: map[string]string{mcpv1alpha1.ToolsAnnotation: tools},
-		},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "agent", Image: "example.com/agent:1"}}},
-			},
-		},
-	}
+	d := utils.ConsumerDeployment(namespace, name, tools)
+	d.Finalizers = finalizers
 	Expect(k8sClient.Create(ctx, d)).To(Succeed())
 	return d
 }

@@ -109,20 +109,6 @@ func (k *cluster) server(t *testing.T, ns, name string, tools []string, mutate f
 	return s
 }
 
-func deployment(ns, name, tools string) *appsv1.Deployment {
-	labels := map[string]string{"app": name}
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: map[string]string{mcpv1alpha1.ToolsAnnotation: tools}},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Image: "example.com/a:1"}}},
-			},
-		},
-	}
-}
-
 func TestPlugin(t *testing.T) {
 	k := startCluster(t)
 	for _, ns := range []string{"tools", "agents", "other"} {
@@ -143,11 +129,11 @@ func TestPlugin(t *testing.T) {
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "github-token", Namespace: "tools"}, StringData: map[string]string{"token": "x"}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "github-issued", Namespace: "tools", OwnerReferences: []metav1.OwnerReference{{
 			APIVersion: "mcp.toolregistry.io/v1alpha1", Kind: "MCPServer", Name: "github", UID: github.UID, Controller: ptr.To(true)}}}},
-		deployment("agents", "triage", "tools/github:create_issue,tools/github:search_issues"),
-		deployment("agents", "planner", "tools/github"),
-		deployment("other", "intruder", "tools/github:merge_pull_request"), // namespace not allowed: never counts
-		deployment("tools", "jira-bot", "jira:create_ticket"),
-		deployment("tools", "kept-bot", "kept"),
+		utils.ConsumerDeployment("agents", "triage", "tools/github:create_issue,tools/github:search_issues"),
+		utils.ConsumerDeployment("agents", "planner", "tools/github"),
+		utils.ConsumerDeployment("other", "intruder", "tools/github:merge_pull_request"), // namespace not allowed: never counts
+		utils.ConsumerDeployment("tools", "jira-bot", "jira:create_ticket"),
+		utils.ConsumerDeployment("tools", "kept-bot", "kept"),
 	)
 
 	t.Run("impact: blocked, per tool, exit 3", func(t *testing.T) {

@@ -25,6 +25,9 @@ import (
 	"sort"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -128,4 +131,20 @@ func StartEnvtest(t testing.TB) *Envtest {
 		t.Fatal(err)
 	}
 	return &Envtest{Env: env, Config: cfg, Scheme: scheme, Client: c}
+}
+
+// ConsumerDeployment is a minimal valid Deployment whose mcp.toolregistry.io/tools annotation
+// references tools: a consumer, as the suites create them.
+func ConsumerDeployment(namespace, name, tools string) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Annotations: map[string]string{mcpv1alpha1.ToolsAnnotation: tools}},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "agent", Image: "example.com/agent:1"}}},
+			},
+		},
+	}
 }

@@ -6,24 +6,26 @@
 --   Healthy     Ready=True
 local hs = {}
 
-local ready = nil
-if obj.status ~= nil and obj.status.conditions ~= nil then
+local function condition(type)
+  if obj.status == nil or obj.status.conditions == nil then
+    return nil
+  end
   for _, c in ipairs(obj.status.conditions) do
-    if c.type == "Ready" then
-      ready = c
+    if c.type == type then
+      return c
     end
   end
+  return nil
 end
 
+local ready = condition("Ready")
+
 if obj.metadata.deletionTimestamp ~= nil then
+  local blocked = condition("DeletionBlocked")
   hs.status = "Progressing"
   hs.message = "Deleting"
-  if obj.status ~= nil and obj.status.conditions ~= nil then
-    for _, c in ipairs(obj.status.conditions) do
-      if c.type == "DeletionBlocked" and c.status == "True" then
-        hs.message = c.message
-      end
-    end
+  if blocked ~= nil and blocked.status == "True" then
+    hs.message = blocked.message
   end
   return hs
 end
