@@ -28,6 +28,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -37,6 +38,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -72,16 +74,35 @@ func TestMain(m *testing.M) {
 }
 
 // runSuite starts everything, runs the scenarios and stops everything it started, also when a
-// step fails. Processes die with this one (parent-death signal), and the control plane's are
+// step fails, and also shortly before go test's -timeout would panic (a minute before; a panic runs no deferred
+// function). Processes die with this one (parent-death signal), and the control plane's are
 // recorded so that the next run reaps them after a SIGKILL.
 func runSuite(m *testing.M) (code int) {
+	var mu sync.Mutex
 	var stops []func()
-	defer func() {
+	stopAll := sync.OnceFunc(func() {
+		mu.Lock()
+		defer mu.Unlock()
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
 		fmt.Println("e2e: stopped every process the suite started")
-	}()
+	})
+	addStop := func(stop func()) {
+		mu.Lock()
+		defer mu.Unlock()
+		stops = append(stops, stop)
+	}
+	defer stopAll()
+	flag.Parse()
+	if timeout := flag.Lookup("test.timeout").Value.(flag.Getter).Get().(time.Duration); timeout > 0 {
+		watchdog := time.AfterFunc(max(timeout-time.Minute, timeout/2), func() {
+			fmt.Fprintln(os.Stderr, "e2e: go test's -timeout is near: stopping every process before it panics")
+			stopAll()
+			os.Exit(1)
+		})
+		defer watchdog.Stop()
+	}
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(os.Stderr, "e2e: "+format+"\n", args...)
 		return 1
@@ -141,7 +162,7 @@ func runSuite(m *testing.M) (code int) {
 	if err != nil {
 		return fail("%v", err)
 	}
-	stops = append(stops, func() { _ = cluster.Stop() })
+	addStop(func() { _ = cluster.Stop() })
 	fmt.Printf("e2e: control plane %s; KUBECONFIG=%s\n", cluster.Version, cluster.Kubeconfig)
 
 	preload := filepath.Join(root, "hack", "server-everything", "loopback.cjs")
@@ -160,7 +181,7 @@ func runSuite(m *testing.M) (code int) {
 		if err != nil {
 			return fail("cannot start server-everything: %v", err)
 		}
-		stops = append(stops, func() { _ = p.Stop(5 * time.Second) })
+		addStop(func() { _ = p.Stop(5 * time.Second) })
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		if err := waitListening(addr, 30*time.Second); err != nil {
 			return fail("server-everything (%s): %v", s.mode, err)
@@ -183,7 +204,7 @@ func runSuite(m *testing.M) (code int) {
 	if err != nil {
 		return fail("cannot start the test MCP server: %v", err)
 	}
-	stops = append(stops, func() { _ = ts.Stop(5 * time.Second) })
+	addStop(func() { _ = ts.Stop(5 * time.Second) })
 	if err := waitListening(addr, 30*time.Second); err != nil {
 		return fail("test MCP server: %v", err)
 	}
@@ -202,7 +223,7 @@ func runSuite(m *testing.M) (code int) {
 	if err := suite.manager.start(); err != nil {
 		return fail("%v", err)
 	}
-	stops = append(stops, func() { _ = suite.manager.stop() })
+	addStop(func() { _ = suite.manager.stop() })
 
 	code = m.Run()
 	if code != 0 {
