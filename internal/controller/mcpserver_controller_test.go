@@ -413,8 +413,8 @@ var _ = Describe("MCPServer sync", func() {
 			if entry.Manager != FieldOwner {
 				continue
 			}
-			ours = append(ours, entry.Subresource+":"+string(entry.FieldsV1.Raw))
-			Expect(string(entry.FieldsV1.Raw)).NotTo(ContainSubstring(`"f:spec"`), "the operator owns spec fields: %s", entry.FieldsV1.Raw)
+			ours = append(ours, entry.Subresource+":"+entry.FieldsV1.GetRawString())
+			Expect(entry.FieldsV1.GetRawString()).NotTo(ContainSubstring(`"f:spec"`), "the operator owns spec fields: %s", entry.FieldsV1.GetRawString())
 		}
 		Expect(ours).To(ContainElement(HavePrefix("status:")), "no status entry of %s: %v", FieldOwner, ours)
 		Expect(ours).To(ContainElement(ContainSubstring(`"f:finalizers"`)), "no finalizers entry of %s: %v", FieldOwner, ours)
