@@ -276,7 +276,6 @@ func contains(list []string, want ...string) string {
 	return ""
 }
 
-
 func tail(s string, lines int) string {
 	all := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(all) > lines {
