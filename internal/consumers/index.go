@@ -25,7 +25,8 @@ import (
 // IndexField is the cache index of consumers by what they reference.
 const IndexField = "metadata.annotations." + mcpv1alpha1.ToolsAnnotation
 
-// ServerKey is the index key of every consumer referencing the server or any of its tools.
+// ServerKey is the index key of every consumer that mentions the server in any form: the
+// candidates for its usage, which UsesServer then decides exactly.
 func ServerKey(namespace, server string) string {
 	return "server:" + namespace + "/" + server
 }
@@ -71,6 +72,31 @@ func IndexKeys(obj client.Object) []string {
 		}
 	}
 	return keys
+}
+
+// UsesServer reports whether obj's references use the MCPServer namespace/server: a bare or `:*`
+// reference, or one naming a tool for which hasTool is true (the server's MCPTools, Terminating ones
+// included, since they are still protected). A reference to a tool the server does not have uses
+// nothing: it must never hold the server's deletion. A consumer being deleted uses nothing.
+func UsesServer(obj client.Object, namespace, server string, hasTool func(tool string) bool) bool {
+	if obj.GetDeletionTimestamp() != nil {
+		return false
+	}
+	value, ok := obj.GetAnnotations()[mcpv1alpha1.ToolsAnnotation]
+	if !ok {
+		return false
+	}
+	refs, _ := ParseAnnotation(value)
+	for _, ref := range refs {
+		ref = ref.In(obj.GetNamespace())
+		if ref.Namespace != namespace || ref.Server != server {
+			continue
+		}
+		if ref.Tool == "" || hasTool(ref.Tool) {
+			return true
+		}
+	}
+	return false
 }
 
 // References returns the consumer's references resolved against its namespace, for mapping a

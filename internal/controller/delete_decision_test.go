@@ -152,6 +152,55 @@ func TestReconcileDeleteDecisions(t *testing.T) {
 			want:     want{blocked: true, liveReads: 1},
 		},
 		{
+			name:   "a reference to a tool the server does not have never blocks: the cascade runs",
+			server: newServer(nil),
+			objects: func(s *mcpv1alpha1.MCPServer) []client.Object {
+				return append(toolsOf(s), consumer(ns, "github:tool-14"))
+			},
+			want: want{toolsDeleting: true, liveReads: 1},
+		},
+		{
+			name:   "the live read applies the same rule: a missing tool's reference does not block",
+			server: newServer(nil),
+			objects: func(s *mcpv1alpha1.MCPServer) []client.Object {
+				return toolsOf(s)
+			},
+			liveOnly: []client.Object{consumer(ns, "github:tool-14")},
+			want:     want{toolsDeleting: true, liveReads: 1},
+		},
+		{
+			name:   "a tool reference pins nothing on a server without tools: the finalizer goes",
+			server: newServer(nil),
+			objects: func(*mcpv1alpha1.MCPServer) []client.Object {
+				return []client.Object{consumer(ns, "github:tool-00")}
+			},
+			want: want{serverGone: true},
+		},
+		{
+			name:   "a reference to a Terminating tool blocks: it is still protected",
+			server: newServer(nil),
+			objects: func(s *mcpv1alpha1.MCPServer) []client.Object {
+				tools := toolsOf(s)
+				for _, t := range tools {
+					t.SetDeletionTimestamp(&now)
+				}
+				return append(tools, consumer(ns, "github:tool-01"))
+			},
+			want: want{blocked: true, toolsDeleting: true},
+		},
+		{
+			name:   "a reference to a tool another server owns under this name does not block",
+			server: newServer(nil),
+			objects: func(s *mcpv1alpha1.MCPServer) []client.Object {
+				tools := toolsOf(s)
+				for _, t := range tools {
+					t.SetOwnerReferences(nil) // left behind by an orphaning delete of an earlier server
+				}
+				return append(tools, consumer(ns, "github:tool-00"))
+			},
+			want: want{serverGone: true, toolsReleased: true},
+		},
+		{
 			name:   "waiting for marked tools makes no live read: their own finalizers protect them",
 			server: newServer(nil),
 			objects: func(s *mcpv1alpha1.MCPServer) []client.Object {

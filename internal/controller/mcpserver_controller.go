@@ -167,7 +167,11 @@ func (r *MCPServerReconciler) reconcile(ctx context.Context, req ctrl.Request) (
 func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1alpha1.MCPServer) (ctrl.Result, error) {
 	interval := syncInterval(server)
 
-	if err := r.updateUsage(ctx, server); err != nil {
+	existing, err := r.existingTools(ctx, server)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.updateUsage(ctx, server, existing); err != nil {
 		return ctrl.Result{}, err
 	}
 
@@ -193,10 +197,6 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 		// re-creating deleted tools) without a network call.
 		if last != nil {
 			desired, _ := registry.DesiredTools(server, last.Tools)
-			existing, err := r.existingTools(ctx, server)
-			if err != nil {
-				return ctrl.Result{}, err
-			}
 			if _, err := r.apply(ctx, server, registry.PlanChanges(server, desired, existing)); err != nil {
 				return ctrl.Result{}, err
 			}
@@ -225,7 +225,8 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 	r.syncs.succeeded(server, inputs, now.Time, discovered)
 
 	desired, overrideNotes := registry.DesiredTools(server, discovered.Tools)
-	existing, err := r.existingTools(ctx, server)
+	// Re-read: a sync can take up to spec.timeout, and the cache moves on meanwhile.
+	existing, err = r.existingTools(ctx, server)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -513,9 +514,10 @@ func serversForConsumer(_ context.Context, obj client.Object) []reconcile.Reques
 	return requests
 }
 
-// updateUsage records who uses the server or any of its tools.
-func (r *MCPServerReconciler) updateUsage(ctx context.Context, server *mcpv1alpha1.MCPServer) error {
-	users, err := r.consumerIndex().usage(ctx, server, nil, consumers.ServerKey(server.Namespace, server.Name))
+// updateUsage records who uses the server: bare and `:*` references, and references to one of
+// tools, its MCPTools as the cache has them.
+func (r *MCPServerReconciler) updateUsage(ctx context.Context, server *mcpv1alpha1.MCPServer, tools []*mcpv1alpha1.MCPTool) error {
+	users, err := r.consumerIndex().serverUsage(ctx, server, tools, nil)
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,6 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
-	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
 	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 	"github.com/toolregistry/mcp-registry-operator/internal/registry"
 )
@@ -89,18 +88,18 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 
 	before := server.DeepCopy()
 	if forced(server) {
-		if err := r.warnForced(ctx, server); err != nil {
+		if err := r.warnForced(ctx, server, owned); err != nil {
 			return ctrl.Result{}, err
 		}
 	} else {
 		// Decide "in use" on the cache; confirm "unused" with a live read only before a pass that
 		// destroys something. While the marked MCPTools go, their own finalizers protect them.
-		if err := r.updateUsage(ctx, server); err != nil {
+		if err := r.updateUsage(ctx, server, owned); err != nil {
 			return ctrl.Result{}, err
 		}
 		users, count := server.Status.Consumers, server.Status.ConsumerCount
 		if count == 0 && destroys {
-			live, err := r.liveConsumers(ctx, server)
+			live, err := r.consumerIndex().serverUsage(ctx, server, owned, r.APIReader)
 			if err != nil {
 				return ctrl.Result{}, err
 			}
@@ -206,11 +205,11 @@ func (r *MCPServerReconciler) unblock(server *mcpv1alpha1.MCPServer) {
 
 // warnForced emits, once per consumer, a Warning Event on the server and on every consumer that the
 // forced delete breaks.
-func (r *MCPServerReconciler) warnForced(ctx context.Context, server *mcpv1alpha1.MCPServer) error {
+func (r *MCPServerReconciler) warnForced(ctx context.Context, server *mcpv1alpha1.MCPServer, tools []*mcpv1alpha1.MCPTool) error {
 	if ready := meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady); ready != nil && ready.Reason == mcpv1alpha1.ReasonDeleting {
 		return nil // warned on the first forced pass
 	}
-	users, err := r.consumerIndex().usage(ctx, server, nil, consumers.ServerKey(server.Namespace, server.Name))
+	users, err := r.consumerIndex().serverUsage(ctx, server, tools, nil)
 	if err != nil {
 		return err
 	}
@@ -228,11 +227,6 @@ func (r *MCPServerReconciler) warnForced(ctx context.Context, server *mcpv1alpha
 			"MCPServer %s/%s, whose tools this object uses, was force-deleted", server.Namespace, server.Name)
 	}
 	return nil
-}
-
-// liveConsumers lists, bypassing the cache, the counting consumers of the server.
-func (r *MCPServerReconciler) liveConsumers(ctx context.Context, server *mcpv1alpha1.MCPServer) ([]mcpv1alpha1.ConsumerReference, error) {
-	return r.consumerIndex().usage(ctx, server, r.APIReader, consumers.ServerKey(server.Namespace, server.Name))
 }
 
 // waitingForTools says that the delete waits for the MCPTools, naming those held by their own

@@ -17,6 +17,7 @@ limitations under the License.
 package controller
 
 import (
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -97,6 +98,78 @@ var _ = Describe("Deleting an MCPServer in use", func() {
 		Eventually(func(g Gomega) []string { return eventsFor(g, namespace, "github", "DeletionUnblocked") }).Should(HaveLen(1))
 		Eventually(func(g Gomega) []mcpv1alpha1.MCPTool { return toolsOf(g, namespace, "github") }).Should(BeEmpty())
 		Eventually(func(g Gomega) []string { return eventsFor(g, namespace, "github", "Deleted") }).Should(HaveLen(1))
+	})
+
+	It("never waits on a reference to a tool the server does not have", func() {
+		// The reproduction: ten tools, a consumer of one of them blocks the delete; re-annotated to
+		// a tool the server lacks, it gets a Warning and the delete completes at once.
+		names := make([]mcpserver.Tool, 10)
+		for i := range names {
+			names[i] = mcpserver.Tool{Name: fmt.Sprintf("tool_%04d", i)}
+		}
+		ten := startMCP(mcpserver.Config{Tools: names})
+		createServer(namespace, "r", ten.URL(), nil)
+		expectReady(namespace, "r")
+		agent := newConsumer(namespace, "agent", "r:tool_0003")
+		Eventually(func(g Gomega) int32 { _, _, c := serverUsage(g, namespace, "r"); return c }).Should(Equal(int32(1)))
+
+		// Before any delete: naming a missing tool takes the server out of use, naming an existing
+		// one puts it back.
+		setToolsAnnotation(agent, "r:tool_0014")
+		Eventually(func(g Gomega) int32 { _, _, c := serverUsage(g, namespace, "r"); return c }).Should(Equal(int32(0)))
+		setToolsAnnotation(agent, "r:tool_0003")
+		Eventually(func(g Gomega) int32 { _, _, c := serverUsage(g, namespace, "r"); return c }).Should(Equal(int32(1)))
+
+		deleteServer(namespace, "r")
+		expectBlocked(namespace, "r", "agent", 10)
+
+		setToolsAnnotation(agent, "r:tool_0014")
+		Eventually(func(g Gomega) []string { return eventsFor(g, namespace, "agent", "InvalidToolReference") }).
+			Should(ContainElement(ContainSubstring(`MCPServer ` + namespace + `/r has no tool "tool_0014"`)))
+		expectServerGone(namespace, "r", 3*time.Second)
+		Eventually(func(g Gomega) []mcpv1alpha1.MCPTool { return toolsOf(g, namespace, "r") }).Should(BeEmpty())
+	})
+
+	It("counts a reference to a tool while it is Terminating, and lets go once it is gone", func() {
+		createServer(namespace, "github", upstream.URL(), nil)
+		expectReady(namespace, "github")
+		// A foreign finalizer keeps create_issue Terminating after its own protection lets go.
+		const hold = "test.toolregistry.io/hold"
+		tool := &mcpv1alpha1.MCPTool{}
+		key := client.ObjectKey{Namespace: namespace, Name: naming.ToolObjectName("github", "create_issue")}
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key, tool)).To(Succeed())
+			tool.Finalizers = append(tool.Finalizers, hold)
+			g.Expect(k8sClient.Update(ctx, tool)).To(Succeed())
+		}).Should(Succeed())
+
+		deleteServer(namespace, "github")
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key, tool)).To(Succeed())
+			g.Expect(tool.DeletionTimestamp).NotTo(BeNil())
+			g.Expect(tool.Finalizers).To(ConsistOf(hold))
+		}).Should(Succeed())
+
+		// The cascade has begun; a consumer now names the Terminating tool: the server waits on it.
+		agent := newConsumer(namespace, "late-agent", "github:create_issue")
+		expectBlockedBy := func(g Gomega) {
+			server := getServer(g, namespace, "github")
+			blocked := condition(server.Status.Conditions, mcpv1alpha1.ConditionDeletionBlocked)
+			g.Expect(blocked).NotTo(BeNil())
+			g.Expect(blocked.Message).To(ContainSubstring("Deployment " + namespace + "/late-agent"))
+		}
+		Eventually(expectBlockedBy).Should(Succeed())
+
+		// The tool goes (here by hand, as when its protection let go a moment before the reference
+		// arrived: the race a soak found). The reference now names nothing the server has, and the
+		// delete completes although the consumer still carries it.
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key, tool)).To(Succeed())
+			tool.Finalizers = nil
+			g.Expect(k8sClient.Update(ctx, tool)).To(Succeed())
+		}).Should(Succeed())
+		expectServerGone(namespace, "github", 3*time.Second)
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(agent), &appsv1.Deployment{})).To(Succeed())
 	})
 
 	It("unblocks when the consumer is deleted, and ignores other tenants' references", func() {

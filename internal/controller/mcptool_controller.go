@@ -230,7 +230,7 @@ func (r *MCPToolReconciler) usage(ctx context.Context, tool *mcpv1alpha1.MCPTool
 		server = &mcpv1alpha1.MCPServer{ObjectMeta: metav1.ObjectMeta{Namespace: tool.Namespace, Name: tool.Spec.ServerRef.Name}}
 	}
 	index := consumerIndex{reader: r.Client, kinds: r.ConsumerKinds}
-	return index.usage(ctx, server, live,
+	return index.usage(ctx, server, live, nil,
 		consumers.ToolKey(tool.Namespace, tool.Spec.ServerRef.Name, tool.Spec.ToolName),
 		consumers.AllToolsKey(tool.Namespace, tool.Spec.ServerRef.Name))
 }

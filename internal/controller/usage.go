@@ -31,6 +31,7 @@ import (
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
+	"github.com/toolregistry/mcp-registry-operator/internal/registry"
 )
 
 // consumerIndex lists consumers through the cache index, for every watched kind.
@@ -39,8 +40,12 @@ type consumerIndex struct {
 	kinds  []schema.GroupVersionKind
 }
 
-// find returns the consumers holding any of the index keys, de-duplicated, in every namespace.
-func (ci consumerIndex) find(ctx context.Context, keys ...string) ([]mcpv1alpha1.ConsumerReference, error) {
+// match decides, of the candidates an index key finds, which consumers count; nil keeps every one.
+type match func(obj client.Object) bool
+
+// find returns the consumers holding any of the index keys and kept by m, de-duplicated, in every
+// namespace.
+func (ci consumerIndex) find(ctx context.Context, m match, keys ...string) ([]mcpv1alpha1.ConsumerReference, error) {
 	seen := map[mcpv1alpha1.ConsumerReference]bool{}
 	var out []mcpv1alpha1.ConsumerReference
 	for _, gvk := range ci.kinds {
@@ -50,11 +55,11 @@ func (ci consumerIndex) find(ctx context.Context, keys ...string) ([]mcpv1alpha1
 			if err := ci.reader.List(ctx, list, client.MatchingFields{consumers.IndexField: key}); err != nil {
 				return nil, fmt.Errorf("cannot list %s consumers: %w", gvk.Kind, err)
 			}
-			for _, item := range list.Items {
-				ref := mcpv1alpha1.ConsumerReference{
-					APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind,
-					Namespace: item.Namespace, Name: item.Name,
+			for i := range list.Items {
+				if m != nil && !m(&list.Items[i]) {
+					continue
 				}
+				ref := consumerRef(gvk, &list.Items[i])
 				if !seen[ref] {
 					seen[ref] = true
 					out = append(out, ref)
@@ -66,9 +71,9 @@ func (ci consumerIndex) find(ctx context.Context, keys ...string) ([]mcpv1alpha1
 }
 
 // findLive is find bypassing the cache: it lists the consumers in namespace ("" for every
-// namespace) live and keeps those holding any of the keys. It confirms "unused" before anything
-// is destroyed.
-func (ci consumerIndex) findLive(ctx context.Context, live client.Reader, namespace string, keys ...string) ([]mcpv1alpha1.ConsumerReference, error) {
+// namespace) live and keeps those holding any of the keys and kept by m. It confirms "unused"
+// before anything is destroyed.
+func (ci consumerIndex) findLive(ctx context.Context, live client.Reader, namespace string, m match, keys ...string) ([]mcpv1alpha1.ConsumerReference, error) {
 	var out []mcpv1alpha1.ConsumerReference
 	for _, gvk := range ci.kinds {
 		list := &metav1.PartialObjectMetadataList{}
@@ -78,32 +83,63 @@ func (ci consumerIndex) findLive(ctx context.Context, live client.Reader, namesp
 		}
 		for i := range list.Items {
 			itemKeys := consumers.IndexKeys(&list.Items[i])
-			if slices.ContainsFunc(keys, func(k string) bool { return slices.Contains(itemKeys, k) }) {
-				out = append(out, mcpv1alpha1.ConsumerReference{
-					APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind,
-					Namespace: list.Items[i].Namespace, Name: list.Items[i].Name,
-				})
+			if !slices.ContainsFunc(keys, func(k string) bool { return slices.Contains(itemKeys, k) }) {
+				continue
+			}
+			if m == nil || m(&list.Items[i]) {
+				out = append(out, consumerRef(gvk, &list.Items[i]))
 			}
 		}
 	}
 	return out, nil
 }
 
-// usage returns the counting consumers of server (or of one of its tools) holding any of the keys:
-// from the cache, or, when live is not nil, from a live read of the consumers in the namespaces
-// that can count (only the server's own under the default Same policy).
-func (ci consumerIndex) usage(ctx context.Context, server *mcpv1alpha1.MCPServer, live client.Reader, keys ...string) ([]mcpv1alpha1.ConsumerReference, error) {
+func consumerRef(gvk schema.GroupVersionKind, obj *metav1.PartialObjectMetadata) mcpv1alpha1.ConsumerReference {
+	return mcpv1alpha1.ConsumerReference{
+		APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: obj.Namespace, Name: obj.Name,
+	}
+}
+
+// usage returns the counting consumers of server (or of one of its tools) holding any of the keys
+// and kept by m: from the cache, or, when live is not nil, from a live read of the consumers in the
+// namespaces that can count (only the server's own under the default Same policy).
+func (ci consumerIndex) usage(ctx context.Context, server *mcpv1alpha1.MCPServer, live client.Reader, m match, keys ...string) ([]mcpv1alpha1.ConsumerReference, error) {
 	var found []mcpv1alpha1.ConsumerReference
 	var err error
 	if live != nil {
-		found, err = ci.findLive(ctx, live, consumers.CountingNamespace(server), keys...)
+		found, err = ci.findLive(ctx, live, consumers.CountingNamespace(server), m, keys...)
 	} else {
-		found, err = ci.find(ctx, keys...)
+		found, err = ci.find(ctx, m, keys...)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return ci.counting(ctx, server, found)
+}
+
+// serverUsage returns the counting consumers of the server itself: those referencing it bare or
+// with `:*`, and those naming one of tools, its MCPTools (Terminating ones included: they are still
+// protected). A reference to a tool the server does not have counts for nothing. One index lookup
+// per kind finds every consumer mentioning the server; UsesServer decides which of them count.
+func (ci consumerIndex) serverUsage(ctx context.Context, server *mcpv1alpha1.MCPServer, tools []*mcpv1alpha1.MCPTool, live client.Reader) ([]mcpv1alpha1.ConsumerReference, error) {
+	has := ServerToolNames(server, tools)
+	uses := func(obj client.Object) bool {
+		return consumers.UsesServer(obj, server.Namespace, server.Name, func(tool string) bool { return has[tool] })
+	}
+	return ci.usage(ctx, server, live, uses, consumers.ServerKey(server.Namespace, server.Name))
+}
+
+// ServerToolNames is the set of MCP tool names (spec.toolName) of the MCPTools among tools that
+// the server controls, Terminating ones included: the tools a reference can use, and so pin the
+// server by.
+func ServerToolNames(server *mcpv1alpha1.MCPServer, tools []*mcpv1alpha1.MCPTool) map[string]bool {
+	names := make(map[string]bool, len(tools))
+	for _, t := range tools {
+		if registry.OwnedBy(t, server) {
+			names[t.Spec.ToolName] = true
+		}
+	}
+	return names
 }
 
 // counting keeps the consumers whose namespace the server's spec.consumers allows. References from

@@ -217,7 +217,21 @@ func (s *session) impact(ctx context.Context, name, output string) error {
 		report.Policy = string(mcpv1alpha1.DeletionPolicyDelete)
 	}
 
-	// Every consumer that can count, read live, keyed by the index keys the operator uses.
+	tools := &mcpv1alpha1.MCPToolList{}
+	if err := s.c.List(ctx, tools, client.InNamespace(server.Namespace), client.MatchingLabels{mcpv1alpha1.ServerLabel: server.Name}); err != nil {
+		return err
+	}
+	owned := make([]*mcpv1alpha1.MCPTool, 0, len(tools.Items))
+	for i := range tools.Items {
+		if registry.OwnedBy(&tools.Items[i], server) {
+			owned = append(owned, &tools.Items[i])
+		}
+	}
+	has := controller.ServerToolNames(server, owned)
+
+	// Every consumer that can count, read live: the operator's rule (consumers.UsesServer) says
+	// which use the server, and the index keys which tools they use.
+	var users []mcpv1alpha1.ConsumerReference
 	byKey := map[string][]mcpv1alpha1.ConsumerReference{}
 	for _, gvk := range s.kinds {
 		list := &metav1.PartialObjectMetadataList{}
@@ -226,18 +240,20 @@ func (s *session) impact(ctx context.Context, name, output string) error {
 			return fmt.Errorf("cannot list %s: %w", gvk.Kind, err)
 		}
 		for i := range list.Items {
-			ref := mcpv1alpha1.ConsumerReference{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind,
-				Namespace: list.Items[i].Namespace, Name: list.Items[i].Name}
-			if !list.Items[i].DeletionTimestamp.IsZero() {
-				continue // a consumer being deleted no longer counts
+			item := &list.Items[i]
+			if !consumers.UsesServer(item, server.Namespace, server.Name, func(tool string) bool { return has[tool] }) {
+				continue // a consumer being deleted, or one naming only tools the server lacks
 			}
-			for _, key := range consumers.IndexKeys(&list.Items[i]) {
+			ref := mcpv1alpha1.ConsumerReference{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind,
+				Namespace: item.Namespace, Name: item.Name}
+			users = append(users, ref)
+			for _, key := range consumers.IndexKeys(item) {
 				byKey[key] = append(byKey[key], ref)
 			}
 		}
 	}
-	// The server's namespace policy, applied once to everyone referencing the server or a tool.
-	allowed, err := controller.CountingConsumers(ctx, s.c, server, byKey[consumers.ServerKey(server.Namespace, server.Name)])
+	// The server's namespace policy, applied once to everyone using the server or a tool.
+	allowed, err := controller.CountingConsumers(ctx, s.c, server, users)
 	if err != nil {
 		return err
 	}
@@ -253,15 +269,7 @@ func (s *session) impact(ctx context.Context, name, output string) error {
 	report.ServerConsumers = counting(consumers.AllToolsKey(server.Namespace, server.Name))
 	blocked := len(allowed) > 0
 
-	tools := &mcpv1alpha1.MCPToolList{}
-	if err := s.c.List(ctx, tools, client.InNamespace(server.Namespace), client.MatchingLabels{mcpv1alpha1.ServerLabel: server.Name}); err != nil {
-		return err
-	}
-	for i := range tools.Items {
-		t := &tools.Items[i]
-		if !registry.OwnedBy(t, server) {
-			continue
-		}
+	for _, t := range owned {
 		users := counting(consumers.ToolKey(t.Namespace, server.Name, t.Spec.ToolName))
 		report.Tools = append(report.Tools, ToolImpact{Name: t.Name, Tool: t.Spec.ToolName, Consumers: users})
 	}

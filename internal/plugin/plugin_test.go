@@ -133,6 +133,7 @@ func TestPlugin(t *testing.T) {
 		utils.ConsumerDeployment("agents", "planner", "tools/github"),
 		utils.ConsumerDeployment("other", "intruder", "tools/github:merge_pull_request"), // namespace not allowed: never counts
 		utils.ConsumerDeployment("tools", "jira-bot", "jira:create_ticket"),
+		utils.ConsumerDeployment("tools", "jira-typo", "jira:create_tikcet"), // a tool jira lacks: never blocks
 		utils.ConsumerDeployment("tools", "kept-bot", "kept"),
 	)
 
@@ -190,6 +191,9 @@ func TestPlugin(t *testing.T) {
 		if err != nil || !strings.Contains(out, "Delete would: proceed at once") || !strings.Contains(out, "create_ticket") ||
 			!strings.Contains(out, "Secrets kept (yours, only referenced): jira-token (missing)") {
 			t.Fatalf("err %v\n%s", err, out)
+		}
+		if strings.Contains(out, "jira-typo") {
+			t.Errorf("a reference to a tool the server lacks is counted:\n%s", out)
 		}
 	})
 	t.Run("impact: forced proceeds, naming who breaks", func(t *testing.T) {
