@@ -32,9 +32,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -43,6 +45,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/apigate"
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
 	"github.com/toolregistry/mcp-registry-operator/internal/controller"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
@@ -188,8 +191,20 @@ func run(opts options) error {
 	if err != nil {
 		return fmt.Errorf("cannot load a kubeconfig: %w", err)
 	}
+	// Operator metrics are created before the manager: the API server gate reports to them.
+	operatorMetrics, err := metrics.New(crmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("cannot register metrics: %w", err)
+	}
+	gate, err := apiServerGate(restConfig, operatorMetrics)
+	if err != nil {
+		return err
+	}
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                  scheme,
+		Scheme: scheme,
+		// Informers list and watch through the gate: after an outage they resume the moment the
+		// API server answers, not after the reflector's own backoff.
+		Cache:                   cache.Options{NewInformer: gate.NewInformer},
 		Metrics:                 metricsOptions,
 		HealthProbeBindAddress:  opts.probeAddr,
 		LeaderElection:          opts.enableLeaderElection,
@@ -206,6 +221,9 @@ func run(opts options) error {
 		return fmt.Errorf("cannot create the manager: %w", err)
 	}
 
+	if err := mgr.Add(gate); err != nil {
+		return fmt.Errorf("cannot run the API server gate: %w", err)
+	}
 	if certWatcher != nil {
 		if err := mgr.Add(certWatcher); err != nil {
 			return fmt.Errorf("cannot watch the metrics certificate: %w", err)
@@ -222,8 +240,7 @@ func run(opts options) error {
 	if err := controller.SetupIndexes(ctx, mgr, consumerKinds); err != nil {
 		return err
 	}
-	operatorMetrics, err := metrics.New(crmetrics.Registry, controller.RegistryGauges(mgr.GetClient(), consumerKinds)...)
-	if err != nil {
+	if err := metrics.Register(crmetrics.Registry, controller.RegistryGauges(mgr.GetClient(), consumerKinds)...); err != nil {
 		return fmt.Errorf("cannot register metrics: %w", err)
 	}
 	limits := mcp.DefaultLimits
@@ -237,19 +254,20 @@ func run(opts options) error {
 		MaxConcurrentReconciles: opts.maxConcurrentSyncs,
 		ConsumerKinds:           consumerKinds,
 		Metrics:                 operatorMetrics,
+		Gate:                    gate,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("cannot set up the MCPServer controller: %w", err)
 	}
 	if err := (&controller.MCPToolReconciler{
 		Client: controller.OperatorClient(mgr), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds,
-		MaxConcurrentReconciles: opts.maxConcurrentTools,
+		MaxConcurrentReconciles: opts.maxConcurrentTools, Gate: gate,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("cannot set up the MCPTool controller: %w", err)
 	}
 
 	for _, gvk := range consumerKinds {
 		if err := (&controller.ConsumerReconciler{
-			Client: controller.OperatorClient(mgr), Recorder: mgr.GetEventRecorder("mcp-registry-operator"), Kind: gvk,
+			Client: controller.OperatorClient(mgr), Recorder: mgr.GetEventRecorder("mcp-registry-operator"), Kind: gvk, Gate: gate,
 		}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("cannot set up the %s consumer controller: %w", gvk.Kind, err)
 		}
@@ -267,6 +285,16 @@ func run(opts options) error {
 		return fmt.Errorf("manager stopped: %w", err)
 	}
 	return nil
+}
+
+// apiServerGate is the gate every reconcile and informer waits at while the API server cannot be
+// reached, reporting to the operator's metrics.
+func apiServerGate(cfg *rest.Config, m *metrics.Metrics) (*apigate.Gate, error) {
+	probe, err := apigate.ReadyzProbe(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cannot build the API server probe: %w", err)
+	}
+	return apigate.New(probe, apigate.Options{Log: ctrl.Log.WithName("apiserver"), OnChange: m.SetAPIServerUnreachable}), nil
 }
 
 // validateLeaderElection checks the lease timings the way client-go's leader election does, so a

@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/apigate"
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
 	"github.com/toolregistry/mcp-registry-operator/internal/naming"
 )
@@ -47,6 +48,8 @@ type ConsumerReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
 	Kind     schema.GroupVersionKind
+	// Gate makes passes wait while the API server is unreachable (nil: no gate).
+	Gate *apigate.Gate
 
 	mu     sync.Mutex
 	warned map[types.NamespacedName]string
@@ -149,5 +152,6 @@ func (r *ConsumerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(consumerObject(r.Kind), builder.OnlyMetadata, builder.WithPredicates(predicate.AnnotationChangedPredicate{})).
 		Named(name).
-		Complete(r)
+		WithOptions(controllerOptions(1)).
+		Complete(gated(r.Gate, r))
 }

@@ -256,46 +256,17 @@ func TestReconcileDeleteDecisions(t *testing.T) {
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			scheme := runtime.NewScheme()
-			_ = clientgoscheme.AddToScheme(scheme)
-			_ = mcpv1alpha1.AddToScheme(scheme)
-			c := fake.NewClientBuilder().WithScheme(scheme).
-				WithInterceptorFuncs(interceptor.Funcs{Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
-					if _, isSecret := obj.(*corev1.Secret); isSecret && tt.secretDeleteErr != nil {
-						return tt.secretDeleteErr
-					}
-					if meta, isMeta := obj.(*metav1.PartialObjectMetadata); isMeta && meta.Kind == "Secret" && tt.secretDeleteErr != nil {
-						return tt.secretDeleteErr
-					}
-					return c.Delete(ctx, obj, opts...)
-				}}).
-				WithObjects(append(tt.objects(tt.server), tt.server)...).
-				WithStatusSubresource(&mcpv1alpha1.MCPServer{}, &mcpv1alpha1.MCPTool{}).
-				WithIndex(&mcpv1alpha1.MCPTool{}, toolServerIndex, func(o client.Object) []string {
-					return []string{o.(*mcpv1alpha1.MCPTool).Spec.ServerRef.Name}
-				}).
-				WithIndex(&appsv1.Deployment{}, consumers.IndexField, consumers.IndexKeys).
-				WithIndex(&corev1.Secret{}, secretOwnerIndex, controllingServerUID).
-				Build()
+			var liveReads int
+			c, live := deleteFixture(t, append(tt.objects(tt.server), tt.server), tt.liveOnly, func(l client.ListOption) {
+				liveReads++
+				if o := (&client.ListOptions{}).ApplyOptions([]client.ListOption{l}); o.Namespace != ns && tt.server.Spec.Consumers == nil {
+					t.Errorf("live consumer List in namespace %q, want only %q", o.Namespace, ns)
+				}
+			}, tt.secretDeleteErr)
 			m, err := metrics.New(prometheus.NewRegistry())
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The live reader sees what the cache sees, plus liveOnly; it counts consumer Lists and
-			// checks they stay in the server's namespace (the servers here use the Same policy).
-			liveReads := 0
-			live := fake.NewClientBuilder().WithScheme(scheme).
-				WithObjects(append(append(tt.objects(tt.server), tt.server), tt.liveOnly...)...).
-				WithInterceptorFuncs(interceptor.Funcs{List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
-					if l, ok := list.(*metav1.PartialObjectMetadataList); ok && l.Kind == "DeploymentList" {
-						liveReads++
-						if o := (&client.ListOptions{}).ApplyOptions(opts); o.Namespace != ns && tt.server.Spec.Consumers == nil {
-							t.Errorf("live consumer List in namespace %q, want only %q", o.Namespace, ns)
-						}
-					}
-					return c.List(ctx, list, opts...)
-				}}).
-				Build()
 			r := &MCPServerReconciler{
 				Client: c, APIReader: live, Recorder: events.NewFakeRecorder(100), Clock: clock.RealClock{},
 				ConsumerKinds: []schema.GroupVersionKind{deployment}, Metrics: m, syncs: newSyncTracker(),
@@ -362,4 +333,49 @@ func TestReconcileDeleteDecisions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deleteFixture builds the cache (a fake client with the controller's indexes) and the live
+// reader (the same objects, plus liveOnly) a delete pass reads. onLiveList is told of every live
+// consumer List (its options folded into one); secretDeleteErr, when set, is what deleting a
+// Secret answers.
+func deleteFixture(t *testing.T, objects, liveOnly []client.Object, onLiveList func(client.ListOption), secretDeleteErr error) (client.Client, client.Reader) {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = mcpv1alpha1.AddToScheme(scheme)
+	c := fake.NewClientBuilder().WithScheme(scheme).
+		WithInterceptorFuncs(interceptor.Funcs{Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+			if _, isSecret := obj.(*corev1.Secret); isSecret && secretDeleteErr != nil {
+				return secretDeleteErr
+			}
+			if meta, isMeta := obj.(*metav1.PartialObjectMetadata); isMeta && meta.Kind == "Secret" && secretDeleteErr != nil {
+				return secretDeleteErr
+			}
+			return c.Delete(ctx, obj, opts...)
+		}}).
+		WithObjects(objects...).
+		WithStatusSubresource(&mcpv1alpha1.MCPServer{}, &mcpv1alpha1.MCPTool{}).
+		WithIndex(&mcpv1alpha1.MCPTool{}, toolServerIndex, func(o client.Object) []string {
+			return []string{o.(*mcpv1alpha1.MCPTool).Spec.ServerRef.Name}
+		}).
+		WithIndex(&appsv1.Deployment{}, consumers.IndexField, consumers.IndexKeys).
+		WithIndex(&corev1.Secret{}, secretOwnerIndex, controllingServerUID).
+		Build()
+	var liveObjects []client.Object
+	for _, o := range append(objects, liveOnly...) {
+		liveObjects = append(liveObjects, o.DeepCopyObject().(client.Object))
+	}
+	live := fake.NewClientBuilder().WithScheme(scheme).
+		WithObjects(liveObjects...).
+		WithInterceptorFuncs(interceptor.Funcs{List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			if l, ok := list.(*metav1.PartialObjectMetadataList); ok && l.Kind == "DeploymentList" && onLiveList != nil {
+				o := &client.ListOptions{}
+				o.ApplyOptions(opts)
+				onLiveList(o)
+			}
+			return c.List(ctx, list, opts...)
+		}}).
+		Build()
+	return c, live
 }

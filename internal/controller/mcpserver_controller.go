@@ -40,7 +40,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -48,6 +47,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/apigate"
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
 	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
@@ -79,6 +79,8 @@ type MCPServerReconciler struct {
 	Clock      clock.Clock
 	// MaxConcurrentReconciles bounds parallel syncs (each may wait on a slow server).
 	MaxConcurrentReconciles int
+	// Gate makes passes wait while the API server is unreachable (nil: no gate).
+	Gate *apigate.Gate
 	// ConsumerKinds are the kinds whose mcp.toolregistry.io/tools annotation is read (watched
 	// metadata-only, from --consumer-resources).
 	ConsumerKinds []schema.GroupVersionKind
@@ -483,12 +485,12 @@ func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// A namespace's labels decide whether its consumers count for a Selector policy.
 		Watches(namespaceObject(), handler.EnqueueRequestsFromMapFunc(r.serversForNamespace),
 			builder.OnlyMetadata, builder.WithPredicates(namespaceLabelsChanged)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
+		WithOptions(controllerOptions(r.MaxConcurrentReconciles)).
 		Named("mcpserver")
 	for _, gvk := range r.ConsumerKinds {
 		b = b.Watches(consumerObject(gvk), handler.EnqueueRequestsFromMapFunc(serversForConsumer), builder.OnlyMetadata)
 	}
-	return b.Complete(r)
+	return b.Complete(gated(r.Gate, r))
 }
 
 // serversForNamespace maps a namespace whose labels changed to the servers with a Selector policy.

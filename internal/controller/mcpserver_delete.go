@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -109,21 +110,34 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 			return r.block(ctx, before, server, count, users)
 		}
 	}
-	r.unblock(server)
+	r.unblock(ctx, server)
 
+	recheck := deleteSafetyResync
 	if remaining > 0 {
-		if err := r.deleteTools(ctx, server, owned); err != nil {
+		repeatIn, err := r.deleteTools(ctx, server, owned)
+		if err != nil {
 			return r.deleteFailed(ctx, before, server, err)
+		}
+		if repeatIn > 0 {
+			// A collection delete went out moments ago; if some MCPTools are still unmarked
+			// then (one that was cut short), look again when it may be repeated.
+			recheck = repeatIn
 		}
 	}
 	if len(owned) > 0 {
 		setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionFalse, mcpv1alpha1.ReasonDeleting, waitingForTools(owned))
+		if msg := readyMessage(server); msg != readyMessage(before) && strings.HasPrefix(msg, waitingForToolsInUse) {
+			logf.FromContext(ctx).Info("Deletion waits for MCPTools in use", "mcptools", msg)
+		}
 		if err := r.patchStatus(ctx, before, server); err != nil {
 			return ctrl.Result{}, err
 		}
-		return ctrl.Result{RequeueAfter: deleteSafetyResync}, nil
+		return ctrl.Result{RequeueAfter: recheck}, nil
 	}
 
+	if wasWaitingForTools(before) {
+		logf.FromContext(ctx).Info("MCPTools deleted")
+	}
 	// The tools are gone: now the Secrets this server owns (never one it merely references).
 	if len(secrets) > 0 {
 		for _, secret := range secrets {
@@ -134,7 +148,7 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 			if err := r.Delete(ctx, secret, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
 				return r.deleteFailed(ctx, before, server, fmt.Errorf("cannot delete Secret %q: %w", secret.Name, err))
 			}
-			logf.FromContext(ctx).V(1).Info("Deleted Secret", "secret", klog.KObj(secret))
+			logf.FromContext(ctx).Info("Deleted Secret", "secret", klog.KObj(secret))
 		}
 		setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionFalse, mcpv1alpha1.ReasonDeleting,
 			"Deleting: removing the Secrets the server owns")
@@ -188,6 +202,7 @@ func (r *MCPServerReconciler) block(ctx context.Context, before, server *mcpv1al
 		return ctrl.Result{}, err
 	}
 	if !wasBlocked {
+		logf.FromContext(ctx).Info("Deletion blocked", "consumerCount", count, "consumers", describeConsumers(users))
 		r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, "DeletionBlocked", "Delete",
 			"%s; remove their %s annotation, or set %s: \"true\" to delete anyway", msg, mcpv1alpha1.ToolsAnnotation, mcpv1alpha1.ForceDeleteAnnotation)
 	}
@@ -195,8 +210,9 @@ func (r *MCPServerReconciler) block(ctx context.Context, before, server *mcpv1al
 }
 
 // unblock clears DeletionBlocked, with a Normal Event when it was set.
-func (r *MCPServerReconciler) unblock(server *mcpv1alpha1.MCPServer) {
+func (r *MCPServerReconciler) unblock(ctx context.Context, server *mcpv1alpha1.MCPServer) {
 	if isTrue(meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionDeletionBlocked)) {
+		logf.FromContext(ctx).Info("Deletion unblocked: no consumer holds it any more")
 		r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "DeletionUnblocked", "Delete", "No consumer holds the deletion any more")
 	}
 	meta.RemoveStatusCondition(&server.Status.Conditions, mcpv1alpha1.ConditionDeletionBlocked)
@@ -216,6 +232,8 @@ func (r *MCPServerReconciler) warnForced(ctx context.Context, server *mcpv1alpha
 	if len(users) == 0 {
 		return nil
 	}
+	logf.FromContext(ctx).Info("Force-deleting an MCPServer in use", "annotation", mcpv1alpha1.ForceDeleteAnnotation,
+		"consumerCount", len(users), "consumers", describeConsumers(users))
 	r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, "ForceDeleted", "Delete",
 		"Deleted with %s while in use by %d %s: %s", mcpv1alpha1.ForceDeleteAnnotation, len(users), pluralConsumers(int32(len(users))), describeConsumers(users))
 	for _, u := range users {
@@ -240,9 +258,21 @@ func waitingForTools(tools []*mcpv1alpha1.MCPTool) string {
 		}
 	}
 	if len(held) > 0 {
-		return "Deleting: waiting for MCPTools in use: " + joinBounded(held, "; ")
+		return waitingForToolsInUse + joinBounded(held, "; ")
 	}
-	return "Deleting: removing the server's MCPTools"
+	return removingTools
+}
+
+// The Ready messages while the server's MCPTools go.
+const (
+	removingTools        = "Deleting: removing the server's MCPTools"
+	waitingForToolsInUse = "Deleting: waiting for MCPTools in use: "
+)
+
+// wasWaitingForTools reports whether server's Ready said it waited for its MCPTools.
+func wasWaitingForTools(server *mcpv1alpha1.MCPServer) bool {
+	msg := readyMessage(server)
+	return msg == removingTools || strings.HasPrefix(msg, waitingForToolsInUse)
 }
 
 func pluralConsumers(n int32) string {
@@ -281,6 +311,7 @@ func (r *MCPServerReconciler) orphan(ctx context.Context, server *mcpv1alpha1.MC
 		return ctrl.Result{}, err
 	}
 	r.syncs.forget(client.ObjectKeyFromObject(server))
+	logf.FromContext(ctx).Info("Released MCPTools and Secrets: they are kept, without an owner", "mcptools", len(owned), "secrets", len(secrets))
 	r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "Orphaned", "Delete",
 		"Deleted MCPServer %s and kept its %d MCPTools and %d owned Secrets, now without an owner", server.Name, len(owned), len(secrets))
 	return ctrl.Result{}, nil
@@ -303,12 +334,13 @@ func (r *MCPServerReconciler) ownedSecrets(ctx context.Context, server *mcpv1alp
 
 // deleteTools deletes the server's MCPTools: with one collection call when every MCPTool carrying
 // the server's label is owned by this server, else one UID-checked call per owned tool, so nothing
-// the operator does not own is ever deleted.
-func (r *MCPServerReconciler) deleteTools(ctx context.Context, server *mcpv1alpha1.MCPServer, owned []*mcpv1alpha1.MCPTool) error {
+// the operator does not own is ever deleted. When a collection call went out moments ago, it is
+// not repeated; repeatIn says when it may be.
+func (r *MCPServerReconciler) deleteTools(ctx context.Context, server *mcpv1alpha1.MCPServer, owned []*mcpv1alpha1.MCPTool) (repeatIn time.Duration, err error) {
 	labelled := &mcpv1alpha1.MCPToolList{}
 	selector := client.MatchingLabels{mcpv1alpha1.ServerLabel: server.Name}
 	if err := r.List(ctx, labelled, client.InNamespace(server.Namespace), selector); err != nil {
-		return fmt.Errorf("cannot list MCPTools of MCPServer %q: %w", server.Name, err)
+		return 0, fmt.Errorf("cannot list MCPTools of MCPServer %q: %w", server.Name, err)
 	}
 	allOwned := len(labelled.Items) > 0
 	for i := range labelled.Items {
@@ -318,23 +350,28 @@ func (r *MCPServerReconciler) deleteTools(ctx context.Context, server *mcpv1alph
 		}
 	}
 	if allOwned {
-		if !r.syncs.collectionDeleteDue(server.UID, r.Clock.Now(), collectionDeleteRepeat) {
-			return nil // issued moments ago; the cache has not caught up yet
+		if due, wait := r.syncs.collectionDeleteDue(server.UID, r.Clock.Now(), collectionDeleteRepeat); !due {
+			return wait, nil // issued moments ago; the cache has not caught up yet
 		}
 		if err := r.DeleteAllOf(ctx, &mcpv1alpha1.MCPTool{}, client.InNamespace(server.Namespace), selector); err != nil {
-			return fmt.Errorf("cannot delete the MCPTools of MCPServer %q: %w", server.Name, err)
+			r.syncs.collectionDeleteFailed(server.UID)
+			return 0, fmt.Errorf("cannot delete the MCPTools of MCPServer %q: %w", server.Name, err)
 		}
-		return nil
+		logf.FromContext(ctx).Info("Cascade started: deleting MCPTools", "count", len(labelled.Items))
+		return collectionDeleteRepeat, nil
+	}
+	if !wasWaitingForTools(server) {
+		logf.FromContext(ctx).Info("Cascade started: deleting MCPTools one by one (some labelled ones are not this server's)", "count", len(owned))
 	}
 	for _, tool := range owned {
 		if !tool.DeletionTimestamp.IsZero() {
 			continue
 		}
 		if err := r.Delete(ctx, tool, client.Preconditions{UID: &tool.UID}); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("cannot delete MCPTool %q: %w", tool.Name, err)
+			return 0, fmt.Errorf("cannot delete MCPTool %q: %w", tool.Name, err)
 		}
 	}
-	return nil
+	return 0, nil
 }
 
 // finishDeletion removes the cleanup finalizer and records how long the deletion took.
@@ -350,6 +387,8 @@ func (r *MCPServerReconciler) finishDeletion(ctx context.Context, server *mcpv1a
 		outcome = metrics.OutcomeForced
 	}
 	r.Metrics.ObserveDeletion(outcome, server.DeletionTimestamp.Time, r.Clock.Now())
+	logf.FromContext(ctx).Info("Removed finalizer", "finalizer", mcpv1alpha1.ServerFinalizer, "outcome", outcome,
+		"sinceDeletion", r.Clock.Since(server.DeletionTimestamp.Time).Round(time.Millisecond).String())
 	r.Metrics.SetBlocked(client.ObjectKeyFromObject(server).String(), false)
 	return nil
 }

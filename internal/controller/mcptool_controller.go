@@ -31,7 +31,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -40,6 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/apigate"
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
 	"github.com/toolregistry/mcp-registry-operator/internal/naming"
 )
@@ -55,6 +55,8 @@ type MCPToolReconciler struct {
 	// MaxConcurrentReconciles bounds parallel tool reconciles; a cascade releases every tool's
 	// finalizer, so parallelism sets how fast a large server goes.
 	MaxConcurrentReconciles int
+	// Gate makes passes wait while the API server is unreachable (nil: no gate).
+	Gate *apigate.Gate
 }
 
 // +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools,verbs=get;list;watch;patch
@@ -172,6 +174,9 @@ func (r *MCPToolReconciler) reconcileDelete(ctx context.Context, tool *mcpv1alph
 			if equality.Semantic.DeepEqual(before.Status, tool.Status) {
 				return nil
 			}
+			if !isTrue(meta.FindStatusCondition(before.Status.Conditions, mcpv1alpha1.ConditionDeletionBlocked)) {
+				logf.FromContext(ctx).Info("MCPTool deletion blocked", "consumerCount", count, "consumers", describeConsumers(users))
+			}
 			if err := r.Status().Patch(ctx, tool, lockedMergeFrom(before)); client.IgnoreNotFound(err) != nil {
 				return fmt.Errorf("cannot patch status: %w", err)
 			}
@@ -246,12 +251,12 @@ func (r *MCPToolReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			}})).
 		Watches(namespaceObject(), handler.EnqueueRequestsFromMapFunc(r.toolsForNamespace),
 			builder.OnlyMetadata, builder.WithPredicates(namespaceLabelsChanged)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
+		WithOptions(controllerOptions(r.MaxConcurrentReconciles)).
 		Named("mcptool")
 	for _, gvk := range r.ConsumerKinds {
 		b = b.Watches(consumerObject(gvk), handler.EnqueueRequestsFromMapFunc(r.toolsForConsumer), builder.OnlyMetadata)
 	}
-	return b.Complete(r)
+	return b.Complete(gated(r.Gate, r))
 }
 
 // toolsForConsumer maps a consumer to the tools it references: one tool by its derived name, or

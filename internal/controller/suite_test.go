@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -37,6 +38,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/apigate"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
 	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 	"github.com/toolregistry/mcp-registry-operator/test/utils"
@@ -85,12 +87,18 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
+	// The controllers run behind the API server gate, as in the manager.
+	probe, err := apigate.ReadyzProbe(cfg)
+	Expect(err).NotTo(HaveOccurred())
+	gate := apigate.New(probe, apigate.Options{Log: logf.Log.WithName("apiserver")})
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		Cache:                  cache.Options{NewInformer: gate.NewInformer},
 	})
 	Expect(err).NotTo(HaveOccurred())
+	Expect(mgr.Add(gate)).To(Succeed())
 	consumerKinds := []schema.GroupVersionKind{
 		{Group: "apps", Version: "v1", Kind: "Deployment"},
 		{Group: "batch", Version: "v1", Kind: "Job"},
@@ -108,12 +116,13 @@ var _ = BeforeSuite(func() {
 		MaxConcurrentReconciles: 4,
 		ConsumerKinds:           consumerKinds,
 		Metrics:                 operatorMetrics,
+		Gate:                    gate,
 	}).SetupWithManager(mgr)).To(Succeed())
 	for _, gvk := range consumerKinds {
-		Expect((&ConsumerReconciler{Client: OperatorClient(mgr), Recorder: mgr.GetEventRecorder("mcp-registry-operator"), Kind: gvk}).
+		Expect((&ConsumerReconciler{Client: OperatorClient(mgr), Recorder: mgr.GetEventRecorder("mcp-registry-operator"), Kind: gvk, Gate: gate}).
 			SetupWithManager(mgr)).To(Succeed())
 	}
-	Expect((&MCPToolReconciler{Client: OperatorClient(mgr), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds, MaxConcurrentReconciles: 16}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&MCPToolReconciler{Client: OperatorClient(mgr), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds, MaxConcurrentReconciles: 16, Gate: gate}).SetupWithManager(mgr)).To(Succeed())
 
 	go func() {
 		defer GinkgoRecover()

@@ -117,14 +117,23 @@ func retryAfter(server *mcpv1alpha1.MCPServer, failures int) time.Duration {
 // collectionDeleteDue reports whether the server's MCPTools should be deleted with a collection
 // call now: not if one was issued within the last `within` (the cache is still catching up with it).
 // When due, it records now as the time of the call.
-func (t *syncTracker) collectionDeleteDue(uid types.UID, now time.Time, within time.Duration) bool {
+func (t *syncTracker) collectionDeleteDue(uid types.UID, now time.Time, within time.Duration) (bool, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if last, ok := t.collectionDeletes[uid]; ok && now.Sub(last) < within {
-		return false
+		return false, within - now.Sub(last)
 	}
 	t.collectionDeletes[uid] = now
-	return true
+	return true, 0
+}
+
+// collectionDeleteFailed forgets a collection delete that failed (for example because the API
+// server went away in the middle of it, leaving some MCPTools unmarked): the next pass issues
+// it again at once.
+func (t *syncTracker) collectionDeleteFailed(uid types.UID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.collectionDeletes, uid)
 }
 
 // forget drops what is known about a server (it was deleted).

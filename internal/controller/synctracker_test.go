@@ -114,3 +114,23 @@ func TestSyncTracker(t *testing.T) {
 		})
 	}
 }
+
+// A collection delete is not repeated while the cache catches up, the pass learns when it may be,
+// and one that failed (cut short by an API server outage) may be repeated at once.
+func TestCollectionDeleteRepeat(t *testing.T) {
+	tr := newSyncTracker()
+	now := time.Now()
+	if due, _ := tr.collectionDeleteDue("uid", now, 10*time.Second); !due {
+		t.Fatal("the first collection delete is not due")
+	}
+	if due, wait := tr.collectionDeleteDue("uid", now.Add(4*time.Second), 10*time.Second); due || wait != 6*time.Second {
+		t.Fatalf("4 s later: due %v, wait %s; want not due, 6s", due, wait)
+	}
+	if due, _ := tr.collectionDeleteDue("uid", now.Add(10*time.Second), 10*time.Second); !due {
+		t.Fatal("10 s later the collection delete is not due again")
+	}
+	tr.collectionDeleteFailed("uid")
+	if due, _ := tr.collectionDeleteDue("uid", now.Add(11*time.Second), 10*time.Second); !due {
+		t.Fatal("a failed collection delete is not due again at once")
+	}
+}

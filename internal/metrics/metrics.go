@@ -44,6 +44,8 @@ type Metrics struct {
 	blocked          prometheus.Gauge
 	syncDuration     *prometheus.HistogramVec
 	syncErrors       *prometheus.CounterVec
+	apiUnreachable   prometheus.Gauge
+	apiOutages       prometheus.Counter
 
 	mu          sync.Mutex
 	blockedKeys map[string]bool
@@ -71,14 +73,33 @@ func New(reg prometheus.Registerer, collectors ...prometheus.Collector) (*Metric
 			Name: "mcp_registry_sync_errors_total",
 			Help: "Failed MCP syncs, by condition reason (SyncFailed, AuthenticationFailed).",
 		}, []string{"reason"}),
+		apiUnreachable: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mcp_registry_apiserver_unreachable",
+			Help: "1 while the operator finds the API server unreachable and its reconciles and watches wait for it, else 0.",
+		}),
+		apiOutages: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mcp_registry_apiserver_outages_total",
+			Help: "Times the operator found the API server unreachable.",
+		}),
 		blockedKeys: map[string]bool{},
 	}
-	for _, c := range append([]prometheus.Collector{m.deletionDuration, m.blocked, m.syncDuration, m.syncErrors}, collectors...) {
+	for _, c := range append([]prometheus.Collector{m.deletionDuration, m.blocked, m.syncDuration, m.syncErrors, m.apiUnreachable, m.apiOutages}, collectors...) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// Register registers more collectors on reg, e.g. gauges that need the manager's cache, which
+// exists only after the metrics do.
+func Register(reg prometheus.Registerer, collectors ...prometheus.Collector) error {
+	for _, c := range collectors {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ObserveDeletion records a completed deletion that started at deletionTimestamp.
@@ -106,6 +127,16 @@ func (m *Metrics) ObserveSync(result string, d time.Duration) {
 // CountSyncError counts a failed sync by reason.
 func (m *Metrics) CountSyncError(reason string) {
 	m.syncErrors.WithLabelValues(reason).Inc()
+}
+
+// SetAPIServerUnreachable records that the API server became unreachable (true) or answers again.
+func (m *Metrics) SetAPIServerUnreachable(unreachable bool) {
+	if unreachable {
+		m.apiUnreachable.Set(1)
+		m.apiOutages.Inc()
+		return
+	}
+	m.apiUnreachable.Set(0)
 }
 
 // GaugeFunc is a gauge computed at scrape time.
