@@ -61,6 +61,8 @@ var suite struct {
 	// testServer is the repository's test MCP server with many tools, behind testServerToken.
 	testServer string
 	manager    *manager
+	// cluster is the local control plane, for the reliability drills that stop its components.
+	cluster *localcluster.Cluster
 }
 
 const (
@@ -163,6 +165,7 @@ func runSuite(m *testing.M) (code int) {
 		return fail("%v", err)
 	}
 	addStop(func() { _ = cluster.Stop() })
+	suite.cluster = cluster
 	fmt.Printf("e2e: control plane %s; KUBECONFIG=%s\n", cluster.Version, cluster.Kubeconfig)
 
 	preload := filepath.Join(root, "hack", "server-everything", "loopback.cjs")

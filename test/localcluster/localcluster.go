@@ -76,6 +76,8 @@ type Cluster struct {
 	env  *envtest.Environment
 	kcm  *Process
 	opts Options
+	// restarted are the components StopComponent stopped and Stopped.Start started again.
+	restarted map[string]*Process
 }
 
 // Start brings up etcd, kube-apiserver and kube-controller-manager, installs the CRDs and writes
@@ -95,7 +97,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	reapStale(opts)
 
-	c := &Cluster{opts: opts}
+	c := &Cluster{opts: opts, restarted: map[string]*Process{}}
 	defer func() {
 		if err != nil {
 			c.Stop()
@@ -206,6 +208,12 @@ func (c *Cluster) Stop() error {
 		errs = append(errs, c.kcm.Stop(10*time.Second))
 		c.kcm = nil
 	}
+	for _, name := range []string{APIServer, Etcd} {
+		if p, ok := c.restarted[name]; ok {
+			errs = append(errs, p.Stop(10*time.Second))
+			delete(c.restarted, name)
+		}
+	}
 	if c.env != nil {
 		errs = append(errs, c.env.Stop())
 		c.env = nil
@@ -261,6 +269,11 @@ type Process struct {
 func StartProcess(path string, args, env []string, logPath string) (*Process, error) {
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), env...)
+	return startCommand(cmd, logPath)
+}
+
+// startCommand starts cmd as StartProcess describes.
+func startCommand(cmd *exec.Cmd, logPath string) (*Process, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if logPath == "" {
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
