@@ -93,7 +93,7 @@ run: manifests generate fmt vet setup-envtest ## Run the operator on an embedded
 	bin/localcluster --assets "$(ENVTEST_ASSETS)" --crds config/crd/bases --dir "$(LOCALBIN)/local-cluster" \
 		--use-existing-cluster="$(USE_EXISTING_CLUSTER)" \
 		$(if $(filter true,$(RUN_TEST_SERVER)),--sidecar "bin/mcp-test-server --addr=$(TEST_SERVER_ADDR) --token=local-dev-token") \
-		-- bin/manager --health-probe-bind-address=127.0.0.1:8081 $(RUN_ARGS)
+		-- bin/manager --health-probe-bind-address=127.0.0.1:8081 --endpoint-allow-cidrs=127.0.0.0/8 $(RUN_ARGS)
 
 .PHONY: run-test-server
 run-test-server: ## Run only the test MCP server that config/samples points at (127.0.0.1:8090, token local-dev-token).

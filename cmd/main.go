@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	// Import all Kubernetes client auth plugins (e.g. Azure, GCP, OIDC, etc.)
@@ -48,6 +49,7 @@ import (
 	"github.com/toolregistry/mcp-registry-operator/internal/apigate"
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
 	"github.com/toolregistry/mcp-registry-operator/internal/controller"
+	"github.com/toolregistry/mcp-registry-operator/internal/egress"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
 	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 )
@@ -73,6 +75,9 @@ type options struct {
 	maxToolsPerServer    int
 	maxConcurrentSyncs   int
 	maxConcurrentTools   int
+	endpointDeny         string
+	endpointAllow        string
+	maxRequestsPerHost   int
 	zap                  zap.Options
 }
 
@@ -114,6 +119,13 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.maxConcurrentTools, "max-concurrent-tool-reconciles", 16,
 		"How many MCPTools are reconciled at once. Deleting a server releases every tool's finalizer, so this sets "+
 			"how fast a large server is deleted.")
+	fs.StringVar(&o.endpointDeny, "endpoint-deny-cidrs", strings.Join(egress.DefaultDenyCIDRs, ","),
+		"Comma-separated CIDRs the operator never connects to (MCP endpoints, and every address their names resolve to or "+
+			"they redirect to), checked at dial time. Replaces the default list: loopback, unspecified, link-local and cloud metadata addresses.")
+	fs.StringVar(&o.endpointAllow, "endpoint-allow-cidrs", "",
+		"Comma-separated CIDRs exempted from --endpoint-deny-cidrs, e.g. 127.0.0.0/8 for a local MCP server in development.")
+	fs.IntVar(&o.maxRequestsPerHost, "max-requests-per-host", egress.DefaultMaxRequestsPerHost,
+		"The most requests in flight to one MCP host (host:port), across every MCPServer that names it.")
 	o.zap = zap.Options{Development: false}
 	o.zap.BindFlags(fs)
 }
@@ -148,6 +160,13 @@ func run(opts options) error {
 		return fmt.Errorf("invalid --max-concurrent-tool-reconciles %d: must be between 1 and 256", opts.maxConcurrentTools)
 	}
 	if err := validateLeaderElection(opts.leaseDuration, opts.renewDeadline, opts.retryPeriod); err != nil {
+		return err
+	}
+	if opts.maxRequestsPerHost < 1 || opts.maxRequestsPerHost > 256 {
+		return fmt.Errorf("invalid --max-requests-per-host %d: must be between 1 and 256", opts.maxRequestsPerHost)
+	}
+	policy, err := egress.NewPolicy(egress.ParseList(opts.endpointDeny), egress.ParseList(opts.endpointAllow))
+	if err != nil {
 		return err
 	}
 
@@ -235,6 +254,7 @@ func run(opts options) error {
 		return fmt.Errorf("invalid --consumer-resources: %w", err)
 	}
 	log.Info("Consumer kinds", "kinds", fmt.Sprint(consumerKinds))
+	log.Info("Endpoint policy", "policy", policy.String())
 
 	ctx := ctrl.SetupSignalHandler()
 	if err := controller.SetupIndexes(ctx, mgr, consumerKinds); err != nil {
@@ -248,7 +268,7 @@ func run(opts options) error {
 	if err := (&controller.MCPServerReconciler{
 		Client:                  controller.OperatorClient(mgr),
 		APIReader:               mgr.GetAPIReader(),
-		Discoverer:              &mcp.Client{Limits: limits, Version: version},
+		Discoverer:              &mcp.Client{Egress: egress.New(policy, opts.maxRequestsPerHost, operatorMetrics.CountThrottled), Limits: limits, Version: version},
 		Recorder:                mgr.GetEventRecorder("mcp-registry-operator"),
 		Clock:                   clock.RealClock{},
 		MaxConcurrentReconciles: opts.maxConcurrentSyncs,

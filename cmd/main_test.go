@@ -17,6 +17,7 @@ limitations under the License.
 package main
 
 import (
+	"flag"
 	"strings"
 	"testing"
 	"time"
@@ -47,5 +48,24 @@ func TestValidateLeaderElection(t *testing.T) {
 				t.Fatalf("error %v does not name %s", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// A bad flag fails the manager before it contacts anything, naming the flag.
+func TestRunRejectsBadFlags(t *testing.T) {
+	for _, tc := range []struct{ args, want string }{
+		{"--endpoint-deny-cidrs=10.0.0.0/8,not-a-cidr", `invalid --endpoint-deny-cidrs entry "not-a-cidr"`},
+		{"--endpoint-allow-cidrs=10.0.0.0/40", `invalid --endpoint-allow-cidrs entry "10.0.0.0/40"`},
+		{"--max-requests-per-host=0", "invalid --max-requests-per-host 0"},
+	} {
+		var opts options
+		fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+		opts.bindFlags(fs)
+		if err := fs.Parse([]string{tc.args}); err != nil {
+			t.Fatal(err)
+		}
+		if err := run(opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: run = %v, want %q", tc.args, err, tc.want)
+		}
 	}
 }

@@ -85,6 +85,11 @@ const (
 	// ReasonAuthenticationFailed: the MCP server rejected the configured credentials.
 	ReasonAuthenticationFailed = "AuthenticationFailed"
 
+	// ReasonEndpointNotAllowed: the endpoint (or an address its name resolves to) is in the
+	// manager's --endpoint-deny-cidrs and not in --endpoint-allow-cidrs. No connection was made.
+	// The server is Stalled until the URL or the manager's endpoint policy changes.
+	ReasonEndpointNotAllowed = "EndpointNotAllowed"
+
 	// ReasonInvalidSpec: the spec passed admission but cannot be acted upon (for example a tool
 	// pattern that is not a valid glob). The server is Stalled until the spec changes.
 	ReasonInvalidSpec = "InvalidSpec"

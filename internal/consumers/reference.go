@@ -121,4 +121,4 @@ func parseReference(entry string) (Reference, error) {
 }
 
 // boundedForMessage keeps error messages short whatever the input.
-func boundedForMessage(s string) string { return text.Ellipsize(s, 80) }
+func boundedForMessage(s string) string { return text.ForMessage(s, 80) }

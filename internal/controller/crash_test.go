@@ -158,7 +158,7 @@ func runManager(t testing.TB, cfg *rest.Config, scheme *runtime.Scheme, budget i
 		t.Fatal(err)
 	}
 	if err := (&MCPServerReconciler{
-		Client: c, APIReader: mgr.GetAPIReader(), Discoverer: &mcp.Client{},
+		Client: c, APIReader: mgr.GetAPIReader(), Discoverer: &mcp.Client{Egress: utils.LoopbackEgress()},
 		Recorder: mgr.GetEventRecorder("crash-test"), Clock: clock.RealClock{},
 		ConsumerKinds: kinds, Metrics: m,
 	}).SetupWithManager(mgr); err != nil {

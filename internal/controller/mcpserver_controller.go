@@ -49,6 +49,7 @@ import (
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/apigate"
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
+	"github.com/toolregistry/mcp-registry-operator/internal/egress"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
 	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 	"github.com/toolregistry/mcp-registry-operator/internal/registry"
@@ -269,12 +270,19 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 // syncFailed records a failed discovery. Nothing is pruned or recreated: a flapping server must not
 // churn the registry.
 func (r *MCPServerReconciler) syncFailed(server *mcpv1alpha1.MCPServer, inputs syncInputs, start *mcpv1alpha1.MCPServerStatus, now metav1.Time, err error) (ctrl.Result, error) {
-	msg := text.Ellipsize(err.Error(), maxSyncErrorLength)
+	// The error may carry what the MCP server answered: one line, no terminal escapes, bounded.
+	msg := text.ForMessage(err.Error(), maxSyncErrorLength)
 	wasReady := isTrue(meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady))
 	server.Status.LastSyncError = msg
 
 	reason := mcpv1alpha1.ReasonSyncFailed
-	if errors.Is(err, mcp.ErrUnauthorized) {
+	if errors.Is(err, egress.ErrDenied) {
+		// The manager's endpoint policy refused the address: no connection was made, and none
+		// will be until the URL (or the policy) changes. Retried at the backoff all the same: the
+		// name may resolve elsewhere later.
+		reason = mcpv1alpha1.ReasonEndpointNotAllowed
+		r.markStalled(server, reason, "Endpoint not allowed: "+msg)
+	} else if errors.Is(err, mcp.ErrUnauthorized) {
 		// Retrying will not help until the credentials change: a change to the Secret makes the
 		// sync due at once (syncInputs), whatever the backoff.
 		reason = mcpv1alpha1.ReasonAuthenticationFailed
@@ -290,8 +298,13 @@ func (r *MCPServerReconciler) syncFailed(server *mcpv1alpha1.MCPServer, inputs s
 		r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, reason, eventAction, "Sync failed; tools are kept as they were: %s", msg)
 	}
 	// The failure is recorded in status; the tracker's backoff (doubling from 5s, capped at
-	// syncInterval) schedules the retry.
-	return ctrl.Result{RequeueAfter: r.syncs.failed(server, inputs, now.Time)}, nil
+	// syncInterval) schedules the retry, never before the server's own Retry-After.
+	retry := r.syncs.failed(server, inputs, now.Time)
+	var throttled *egress.ThrottledError
+	if errors.As(err, &throttled) {
+		retry = max(retry, throttled.Until.Sub(now.Time))
+	}
+	return ctrl.Result{RequeueAfter: retry}, nil
 }
 
 // markSucceededGeneration records that this pass did what the current generation asks.

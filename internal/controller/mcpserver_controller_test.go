@@ -242,6 +242,30 @@ var _ = Describe("MCPServer sync", func() {
 		Expect(secret.OwnerReferences).To(BeEmpty())
 	})
 
+	It("refuses an endpoint the policy denies: Stalled, EndpointNotAllowed, and no connection at all", func() {
+		// 127.0.0.2 stands for a host the policy denies (the suite allows only 127.0.0.1).
+		denied, err := mcpserver.Start("127.0.0.2:0", mcpserver.Config{Token: "t", Tools: mcpserver.GeneratedTools(2)})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(denied.Close)
+		Expect(k8sClient.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "token", Namespace: namespace}, StringData: map[string]string{"token": "t"},
+		})).To(Succeed())
+		createServer(namespace, "internal", denied.URL(), func(s *mcpv1alpha1.MCPServerSpec) {
+			s.Auth = &mcpv1alpha1.MCPServerAuth{Type: mcpv1alpha1.AuthBearer, Bearer: &mcpv1alpha1.BearerAuth{
+				SecretRef: mcpv1alpha1.SecretKeyReference{Name: "token", Key: "token"}}}
+		})
+		Eventually(func(g Gomega) {
+			server := getServer(g, namespace, "internal")
+			stalled := condition(server.Status.Conditions, mcpv1alpha1.ConditionStalled)
+			g.Expect(stalled).NotTo(BeNil())
+			g.Expect(stalled.Reason).To(Equal(mcpv1alpha1.ReasonEndpointNotAllowed))
+			g.Expect(stalled.Message).To(ContainSubstring("connection to 127.0.0.2 refused by the endpoint policy: 127.0.0.0/8 is in --endpoint-deny-cidrs"))
+			g.Expect(stalled.Message).To(ContainSubstring("--endpoint-allow-cidrs"))
+			g.Expect(kstatusOf(server)).To(Equal(status.FailedStatus))
+		}).Should(Succeed())
+		Expect(denied.Requests()).To(BeZero(), "the denied host was contacted")
+	})
+
 	It("verifies https servers against the CA bundle in tls.caSecretRef", func() {
 		upstream := mcpserver.StartTLS(mcpserver.Config{Tools: mcpserver.GeneratedTools(2)})
 		DeferCleanup(upstream.Close)

@@ -55,7 +55,7 @@ func setCondition(obj client.Object, condType string, status metav1.ConditionSta
 		Type:               condType,
 		Status:             status,
 		Reason:             reason,
-		Message:            text.Ellipsize(oneLine(message), 32768),
+		Message:            text.Ellipsize(oneLine(text.Sanitize(message)), 32768),
 		ObservedGeneration: obj.GetGeneration(),
 	})
 }

@@ -110,7 +110,7 @@ var _ = BeforeSuite(func() {
 	Expect((&MCPServerReconciler{
 		Client:                  OperatorClient(mgr),
 		APIReader:               mgr.GetAPIReader(),
-		Discoverer:              &mcp.Client{Version: "test"},
+		Discoverer:              &mcp.Client{Egress: utils.LoopbackEgress(), Version: "test"},
 		Recorder:                mgr.GetEventRecorder("mcp-registry-operator"),
 		Clock:                   clock.RealClock{},
 		MaxConcurrentReconciles: 4,

@@ -22,12 +22,12 @@ package mcp
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"time"
 
@@ -35,6 +35,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/egress"
 	"github.com/toolregistry/mcp-registry-operator/internal/naming"
 	"github.com/toolregistry/mcp-registry-operator/internal/text"
 )
@@ -117,6 +118,9 @@ var ErrUnauthorized = errors.New("the server rejected the credentials")
 
 // Client discovers MCP servers with the official Go SDK.
 type Client struct {
+	// Egress is the way out: the endpoint policy, credentials only to the endpoint's origin, the
+	// per-host limit and Retry-After. Required.
+	Egress *egress.Egress
 	// Limits bound what is accepted; zero fields take DefaultLimits.
 	Limits Limits
 	// Version is reported to servers as the client implementation's version.
@@ -126,18 +130,36 @@ type Client struct {
 var _ Discoverer = &Client{}
 
 // Discover connects to the endpoint, lists every tool and prompt, and closes the session.
-func (c *Client) Discover(ctx context.Context, ep Endpoint) (*Result, error) {
+func (c *Client) Discover(ctx context.Context, ep Endpoint) (_ *Result, err error) {
 	limits := c.limits()
 	if ep.Timeout <= 0 {
 		return nil, errors.New("timeout must be positive")
 	}
+	if c.Egress == nil {
+		return nil, errors.New("mcp.Client has no Egress")
+	}
+	origin, err := url.Parse(ep.URL)
+	if err != nil || (origin.Scheme != "http" && origin.Scheme != "https") || origin.Host == "" {
+		return nil, fmt.Errorf("invalid endpoint URL %q: want http or https with a host", text.Ellipsize(ep.URL, 200))
+	}
 	tracker := &statusTracker{}
-	httpClient := &http.Client{Transport: &roundTripper{
-		next:     httpTransport(ep),
-		token:    ep.BearerToken,
-		maxBytes: limits.MaxResponseBytes,
-		tracker:  tracker,
-	}}
+	opts := egress.ClientOptions{
+		Origin: origin, RootCAs: ep.RootCAs, InsecureSkipVerify: ep.InsecureSkipVerify,
+		ResponseHeaderTimeout: ep.Timeout,
+		Wrap: func(next http.RoundTripper) http.RoundTripper {
+			return &roundTripper{next: next, maxBytes: limits.MaxResponseBytes, tracker: tracker}
+		},
+		Refused: tracker.refused,
+	}
+	if ep.BearerToken != "" {
+		opts.Authorization = "Bearer " + ep.BearerToken
+	}
+	httpClient := c.Egress.Client(opts)
+	defer func() {
+		if err != nil {
+			err = c.Egress.Explain(origin, err)
+		}
+	}()
 
 	var transport sdk.Transport
 	switch ep.Transport {
@@ -170,10 +192,10 @@ func (c *Client) Discover(ctx context.Context, ep Endpoint) (*Result, error) {
 	init := session.InitializeResult()
 	result := &Result{}
 	if init != nil {
-		result.ServerInfo.ProtocolVersion = text.Truncate(init.ProtocolVersion, 64)
+		result.ServerInfo.ProtocolVersion = text.Truncate(text.Sanitize(init.ProtocolVersion), 64)
 		if init.ServerInfo != nil {
-			result.ServerInfo.Name = text.Truncate(init.ServerInfo.Name, maxInfoBytes)
-			result.ServerInfo.Version = text.Truncate(init.ServerInfo.Version, maxInfoBytes)
+			result.ServerInfo.Name = text.Truncate(text.Sanitize(init.ServerInfo.Name), maxInfoBytes)
+			result.ServerInfo.Version = text.Truncate(text.Sanitize(init.ServerInfo.Version), maxInfoBytes)
 		}
 	}
 
@@ -261,9 +283,9 @@ func convertTool(t *sdk.Tool, seen map[string]bool, limits Limits) (tool Tool, n
 	}
 	seen[t.Name] = true
 
-	tool = Tool{Name: t.Name, Title: text.Truncate(t.Title, maxTitleBytes)}
+	tool = Tool{Name: t.Name, Title: text.Truncate(text.Sanitize(t.Title), maxTitleBytes)}
 	if t.Title == "" && t.Annotations != nil {
-		tool.Title = text.Truncate(t.Annotations.Title, maxTitleBytes)
+		tool.Title = text.Truncate(text.Sanitize(t.Annotations.Title), maxTitleBytes)
 	}
 	tool.Description = text.Truncate(t.Description, limits.MaxDescriptionBytes)
 	if len(tool.Description) < len(t.Description) {
@@ -333,15 +355,4 @@ func listPrompts(ctx context.Context, session *sdk.ClientSession, timeout time.D
 		cursors[res.NextCursor] = true
 		cursor = res.NextCursor
 	}
-}
-
-func httpTransport(ep Endpoint) *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		RootCAs:            ep.RootCAs,
-		InsecureSkipVerify: ep.InsecureSkipVerify, //nolint:gosec // the user asked for it in spec.tls
-	}
-	t.ResponseHeaderTimeout = ep.Timeout
-	return t
 }

@@ -31,7 +31,9 @@ import (
 	"k8s.io/utils/ptr"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/egress"
 	"github.com/toolregistry/mcp-registry-operator/test/mcpserver"
+	"github.com/toolregistry/mcp-registry-operator/test/utils"
 )
 
 func startServer(t *testing.T, cfg mcpserver.Config) *mcpserver.Server {
@@ -73,7 +75,7 @@ func TestDiscoverReadsEveryPageOverBothTransports(t *testing.T) {
 		{mcpv1alpha1.TransportSSE, server.SSEURL()},
 	} {
 		t.Run(string(tc.transport), func(t *testing.T) {
-			c := &Client{Version: "test"}
+			c := &Client{Egress: utils.LoopbackEgress(), Version: "test"}
 			res, err := c.Discover(context.Background(), Endpoint{URL: tc.url, Transport: tc.transport, Timeout: 10 * time.Second})
 			if err != nil {
 				t.Fatalf("Discover: %v", err)
@@ -106,6 +108,7 @@ func TestDiscoverFailures(t *testing.T) {
 		client       Client
 		wantErr      string
 		unauthorized bool
+		denied       bool
 	}{
 		{
 			name:         "bearer token missing",
@@ -145,7 +148,7 @@ func TestDiscoverFailures(t *testing.T) {
 			name:     "too many tools",
 			cfg:      mcpserver.Config{Tools: mcpserver.GeneratedTools(30), PageSize: 7},
 			endpoint: func(s *mcpserver.Server) Endpoint { return Endpoint{URL: s.URL(), Timeout: 5 * time.Second} },
-			client:   Client{Limits: Limits{MaxTools: 20}},
+			client:   Client{Egress: utils.LoopbackEgress(), Limits: Limits{MaxTools: 20}},
 			wantErr:  "the server offers more than 20 tools",
 		},
 		{
@@ -154,8 +157,34 @@ func TestDiscoverFailures(t *testing.T) {
 				{Name: "huge", Description: strings.Repeat("x", 64<<10)},
 			}},
 			endpoint: func(s *mcpserver.Server) Endpoint { return Endpoint{URL: s.URL(), Timeout: 5 * time.Second} },
-			client:   Client{Limits: Limits{MaxResponseBytes: 16 << 10}},
+			client:   Client{Egress: utils.LoopbackEgress(), Limits: Limits{MaxResponseBytes: 16 << 10}},
 			wantErr:  "tools/list (page 1)",
+		},
+		{
+			name: "an address the endpoint policy denies: no connection",
+			cfg:  mcpserver.Config{},
+			endpoint: func(*mcpserver.Server) Endpoint {
+				return Endpoint{URL: "http://127.0.0.2:1/mcp", Timeout: 2 * time.Second}
+			},
+			wantErr: "connection to 127.0.0.2 refused by the endpoint policy: 127.0.0.0/8 is in --endpoint-deny-cidrs",
+			denied:  true,
+		},
+		{
+			name: "an IPv4-mapped IPv6 spelling of a denied address",
+			cfg:  mcpserver.Config{},
+			endpoint: func(*mcpserver.Server) Endpoint {
+				return Endpoint{URL: "http://[::ffff:169.254.169.254]/mcp", Timeout: 2 * time.Second}
+			},
+			wantErr: "connection to 169.254.169.254 refused by the endpoint policy: 169.254.0.0/16",
+			denied:  true,
+		},
+		{
+			name: "not an http URL",
+			cfg:  mcpserver.Config{},
+			endpoint: func(*mcpserver.Server) Endpoint {
+				return Endpoint{URL: "file:///etc/passwd", Timeout: 2 * time.Second}
+			},
+			wantErr: `invalid endpoint URL "file:///etc/passwd"`,
 		},
 		{
 			name: "nothing listening",
@@ -169,6 +198,9 @@ func TestDiscoverFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			server := startServer(t, tt.cfg)
+			if tt.client.Egress == nil {
+				tt.client.Egress = utils.LoopbackEgress()
+			}
 			start := time.Now()
 			_, err := tt.client.Discover(context.Background(), tt.endpoint(server))
 			if err == nil {
@@ -176,6 +208,9 @@ func TestDiscoverFailures(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("error = %q, want it to contain %q", err, tt.wantErr)
+			}
+			if got := errors.Is(err, egress.ErrDenied); got != tt.denied {
+				t.Errorf("errors.Is(err, egress.ErrDenied) = %v, want %v (err: %v)", got, tt.denied, err)
 			}
 			if got := errors.Is(err, ErrUnauthorized); got != tt.unauthorized {
 				t.Errorf("errors.Is(err, ErrUnauthorized) = %v, want %v (err: %v)", got, tt.unauthorized, err)
@@ -197,7 +232,7 @@ func TestDiscoverSkipsInvalidToolsAndBoundsFields(t *testing.T) {
 		{Name: "huge-description", Description: strings.Repeat("é", 5000)},
 		{Name: "huge-schema", InputSchema: map[string]any{"type": "object", "description": strings.Repeat("s", 70<<10)}},
 	}})
-	res, err := (&Client{}).Discover(context.Background(), Endpoint{URL: server.URL(), Timeout: 5 * time.Second})
+	res, err := (&Client{Egress: utils.LoopbackEgress()}).Discover(context.Background(), Endpoint{URL: server.URL(), Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatalf("Discover: %v", err)
 	}
@@ -303,7 +338,7 @@ func TestDiscoverOverTLS(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ep := tt.endpoint
 			ep.URL, ep.Timeout = server.URL(), 5*time.Second
-			res, err := (&Client{}).Discover(context.Background(), ep)
+			res, err := (&Client{Egress: utils.LoopbackEgress()}).Discover(context.Background(), ep)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Discover error = %v, want it to contain %q", err, tt.wantErr)
@@ -317,5 +352,22 @@ func TestDiscoverOverTLS(t *testing.T) {
 				t.Errorf("tools = %v, want 2", toolNames(res.Tools))
 			}
 		})
+	}
+}
+
+// What a server reports about itself reaches status and kubectl output: terminal escapes and
+// control characters are removed.
+func TestDiscoverSanitizesServerInfo(t *testing.T) {
+	server := startServer(t, mcpserver.Config{
+		Name: "evil\x1b]0;owned\x07 server\x1b[2J", Version: "1.0\n\u202eexe", Tools: []mcpserver.Tool{
+			{Name: "t", Title: "title\x1b[31m red"},
+		},
+	})
+	res, err := (&Client{Egress: utils.LoopbackEgress()}).Discover(context.Background(), Endpoint{URL: server.URL(), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ServerInfo.Name != "evil server" || res.ServerInfo.Version != "1.0 exe" || res.Tools[0].Title != "title red" {
+		t.Fatalf("server info %+v, tool title %q", res.ServerInfo, res.Tools[0].Title)
 	}
 }

@@ -17,28 +17,28 @@ limitations under the License.
 package mcp
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"sync"
+
+	"github.com/toolregistry/mcp-registry-operator/internal/egress"
 )
 
-// roundTripper adds the bearer token, caps every response body, and records the HTTP status codes
-// that mean the credentials were refused.
+// roundTripper caps every response body, and records the HTTP status codes that mean the
+// credentials were refused and the errors that mean the egress refused the request. It runs below
+// egress' credentials layer, which alone adds the Authorization header.
 type roundTripper struct {
 	next     http.RoundTripper
-	token    string
 	maxBytes int64
 	tracker  *statusTracker
 }
 
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	if rt.token != "" {
-		req = req.Clone(req.Context())
-		req.Header.Set("Authorization", "Bearer "+rt.token)
-	}
 	resp, err := rt.next.RoundTrip(req)
 	if err != nil {
+		rt.tracker.refused(err)
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
@@ -73,10 +73,26 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 
 func (b *limitedBody) Close() error { return b.body.Close() }
 
-// statusTracker remembers whether the server refused the credentials during a discovery.
+// statusTracker remembers whether the server refused the credentials during a discovery, and
+// whether the egress refused a request (the SDK may not keep the error's chain).
 type statusTracker struct {
-	mu     sync.Mutex
-	status int
+	mu      sync.Mutex
+	status  int
+	refusal error
+}
+
+// refused records err when it is the egress refusing a request (endpoint policy, redirect,
+// Retry-After).
+func (t *statusTracker) refused(err error) {
+	var throttled *egress.ThrottledError
+	if !errors.Is(err, egress.ErrDenied) && !errors.Is(err, egress.ErrRedirectRefused) && !errors.As(err, &throttled) {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.refusal == nil {
+		t.refusal = err
+	}
 }
 
 func (t *statusTracker) record(status int) {
@@ -85,10 +101,14 @@ func (t *statusTracker) record(status int) {
 	t.status = status
 }
 
-// wrap marks err as ErrUnauthorized when the server answered 401 or 403.
+// wrap marks err as ErrUnauthorized when the server answered 401 or 403, and puts first the
+// egress' refusal, when one caused it.
 func (t *statusTracker) wrap(err error) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.refusal != nil && !errors.Is(err, t.refusal) {
+		return fmt.Errorf("%w (%v)", t.refusal, err)
+	}
 	if t.status != 0 {
 		return fmt.Errorf("%w (HTTP %d): %w", ErrUnauthorized, t.status, err)
 	}

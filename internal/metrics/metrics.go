@@ -19,6 +19,7 @@ limitations under the License.
 package metrics
 
 import (
+	"strconv"
 	"sync"
 	"time"
 
@@ -46,6 +47,7 @@ type Metrics struct {
 	syncErrors       *prometheus.CounterVec
 	apiUnreachable   prometheus.Gauge
 	apiOutages       prometheus.Counter
+	throttled        *prometheus.CounterVec
 
 	mu          sync.Mutex
 	blockedKeys map[string]bool
@@ -81,9 +83,13 @@ func New(reg prometheus.Registerer, collectors ...prometheus.Collector) (*Metric
 			Name: "mcp_registry_apiserver_outages_total",
 			Help: "Times the operator found the API server unreachable.",
 		}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mcp_registry_upstream_throttled_total",
+			Help: "Answers 429 (Too Many Requests) and 503 (Service Unavailable) from MCP servers, by status code; with Retry-After, the operator sends the host nothing until it has passed.",
+		}, []string{"code"}),
 		blockedKeys: map[string]bool{},
 	}
-	for _, c := range append([]prometheus.Collector{m.deletionDuration, m.blocked, m.syncDuration, m.syncErrors, m.apiUnreachable, m.apiOutages}, collectors...) {
+	for _, c := range append([]prometheus.Collector{m.deletionDuration, m.blocked, m.syncDuration, m.syncErrors, m.apiUnreachable, m.apiOutages, m.throttled}, collectors...) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -137,6 +143,11 @@ func (m *Metrics) SetAPIServerUnreachable(unreachable bool) {
 		return
 	}
 	m.apiUnreachable.Set(0)
+}
+
+// CountThrottled counts a 429 or 503 answer from an MCP server.
+func (m *Metrics) CountThrottled(code int) {
+	m.throttled.WithLabelValues(strconv.Itoa(code)).Inc()
 }
 
 // GaugeFunc is a gauge computed at scrape time.

@@ -18,7 +18,10 @@ limitations under the License.
 // they reach the API.
 package text
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Truncate shortens s to at most max bytes without splitting a UTF-8 sequence.
 func Truncate(s string, max int) string {
@@ -39,4 +42,80 @@ func Ellipsize(s string, max int) string {
 		return s
 	}
 	return Truncate(s, max-3) + "..."
+}
+
+// Sanitize makes s safe to show a person in one line (a condition, an Event, a log field, kubectl
+// output): terminal escape sequences (CSI, OSC and the rest) are removed, Unicode bidirectional
+// controls (which can make text read other than it is) are removed, and every other control
+// character, newlines and tabs included, becomes a space. Invalid UTF-8 becomes U+FFFD.
+func Sanitize(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == 0x1b: // ESC: drop the whole sequence
+			i += escapeLength(s[i:])
+			continue
+		case r == 0x9b: // C1 CSI
+			i += size + csiLength(s[i+size:])
+			continue
+		case bidiControl(r):
+		case r == utf8.RuneError && size == 1:
+			b.WriteRune(utf8.RuneError)
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			b.WriteByte(' ')
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// ForMessage is Sanitize, then Ellipsize to max bytes: how text from outside enters a condition,
+// an Event or a status field.
+func ForMessage(s string, max int) string {
+	return Ellipsize(Sanitize(s), max)
+}
+
+// escapeLength is the length of the escape sequence at the start of s (which starts with ESC).
+func escapeLength(s string) int {
+	if len(s) < 2 {
+		return len(s)
+	}
+	switch s[1] {
+	case '[': // CSI: parameters and intermediates, then one final byte 0x40-0x7e
+		return 2 + csiLength(s[2:])
+	case ']', 'P', '^', '_', 'X': // OSC, DCS, PM, APC, SOS: up to BEL or ESC \
+		for j := 2; j < len(s); j++ {
+			if s[j] == 0x07 {
+				return j + 1
+			}
+			if s[j] == 0x1b && j+1 < len(s) && s[j+1] == '\\' {
+				return j + 2
+			}
+		}
+		return len(s)
+	default: // a two-byte sequence
+		return 2
+	}
+}
+
+// csiLength is the length of a CSI sequence's body in s, final byte included.
+func csiLength(s string) int {
+	for j := 0; j < len(s); j++ {
+		if c := s[j]; c >= 0x40 && c <= 0x7e {
+			return j + 1
+		}
+		if c := s[j]; c < 0x20 || c > 0x3f {
+			return j // malformed: the sequence ends here
+		}
+	}
+	return len(s)
+}
+
+// bidiControl reports the Unicode bidirectional formatting characters.
+func bidiControl(r rune) bool {
+	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
 }

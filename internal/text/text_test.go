@@ -16,7 +16,10 @@ limitations under the License.
 
 package text
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestTruncate(t *testing.T) {
 	tests := []struct {
@@ -53,5 +56,34 @@ func TestEllipsize(t *testing.T) {
 		if got := Ellipsize(tt.in, tt.max); got != tt.want || len(got) > tt.max {
 			t.Errorf("Ellipsize(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
 		}
+	}
+}
+
+func TestSanitize(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"plain", "Synced 3 tools", "Synced 3 tools"},
+		{"unicode kept", "outil créé ✓ 工具", "outil créé ✓ 工具"},
+		{"newlines and tabs become spaces", "line one\nline two\ttab\r", "line one line two tab "},
+		{"color codes", "\x1b[31mred\x1b[0m text", "red text"},
+		{"cursor movement and erase", "ok\x1b[2K\x1b[1Ahidden", "okhidden"},
+		{"OSC title, BEL-terminated", "\x1b]0;pwned\x07after", "after"},
+		{"OSC 8 hyperlink, ST-terminated", "\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\", "click"},
+		{"C1 CSI", "a\u009b31mb", "ab"},
+		{"other C1 controls", "a\u0085b", "a b"},
+		{"bell and backspace", "a\a\bb", "a  b"},
+		{"bidi override (trojan source)", "admin\u202e\u2066txt.exe", "admintxt.exe"},
+		{"a lone ESC at the end", "end\x1b", "end"},
+		{"invalid UTF-8", "a\xffb", "a\ufffdb"},
+		{"DEL", "a\x7fb", "a b"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Sanitize(tc.in); got != tc.want {
+				t.Errorf("Sanitize(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+	if got := ForMessage("\x1b[1m"+strings.Repeat("é", 100), 21); got != strings.Repeat("é", 9)+"..." {
+		t.Errorf("ForMessage = %q", got)
 	}
 }

@@ -27,6 +27,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -68,8 +70,17 @@ var suite struct {
 const (
 	// testServerTools is how many tools the repository's test server offers for the crash runs.
 	testServerTools = 150
-	testServerToken = "e2e-token"
 )
+
+// testServerToken is the test server's bearer token: a real secret value, new every run, which
+// every scenario checks appears nowhere a user or scraper can read (expectNoSecretLeaked).
+var testServerToken = func() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "e2e-" + hex.EncodeToString(b)
+}()
 
 func TestMain(m *testing.M) {
 	os.Exit(runSuite(m))
@@ -265,6 +276,8 @@ func newManager(kubeconfig string) (*manager, error) {
 		args: []string{
 			"--leader-elect", "--leader-elect-namespace=" + operatorNamespace,
 			"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms",
+			// The suite's MCP servers listen on 127.0.0.1; 127.0.0.2 stands for a host the policy denies.
+			"--endpoint-allow-cidrs=127.0.0.1/32",
 			fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe),
 			fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metrics),
 		},

@@ -19,7 +19,10 @@ limitations under the License.
 package e2e
 
 import (
+	"crypto/tls"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -31,6 +34,8 @@ import (
 type user struct {
 	t  *testing.T
 	ns string
+	// output is everything kubectl printed for the user, searched for leaked secrets.
+	output strings.Builder
 }
 
 // newUser creates the scenario's namespace. When the scenario fails, what is left in it, its events
@@ -40,6 +45,7 @@ func newUser(t *testing.T, ns string) *user {
 	u := &user{t: t, ns: ns}
 	u.run("create", "namespace", ns)
 	t.Cleanup(func() {
+		u.expectNoSecretLeaked()
 		if t.Failed() {
 			out, _ := runKubectl("", "get", "mcpservers,mcptools,deployments,secrets,events", "-n", ns, "-o", "wide")
 			t.Logf("left in %s:\n%s", ns, out)
@@ -76,6 +82,7 @@ func (u *user) try(stdin string, args ...string) (string, error) {
 	}
 	start := time.Now()
 	out, err := runKubectl(stdin, args...)
+	u.output.WriteString(out)
 	u.t.Logf("$ kubectl %s   (%s)\n%s", strings.Join(args, " "), time.Since(start).Round(time.Millisecond), strings.TrimRight(out, "\n"))
 	return out, err
 }
@@ -282,4 +289,25 @@ func tail(s string, lines int) string {
 		all = all[len(all)-lines:]
 	}
 	return strings.Join(all, "\n")
+}
+
+// scrapeMetrics GETs the manager's secure metrics endpoint with token ("" for none) and returns
+// the status code and body.
+func scrapeMetrics(token string) (int, string, error) {
+	req, err := http.NewRequest(http.MethodGet, "https://"+suite.manager.metrics+"/metrics", nil)
+	if err != nil {
+		return 0, "", err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	// The manager serves a self-signed certificate unless --metrics-cert-path is given.
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
 }

@@ -19,10 +19,8 @@ limitations under the License.
 package e2e
 
 import (
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -110,22 +108,11 @@ func TestInstallBundle(t *testing.T) {
 			_, _ = runKubectl("", "delete", "clusterrolebinding", "e2e-scraper-metrics", "--ignore-not-found")
 		})
 		scrape := func(token string) (int, string) {
-			req, err := http.NewRequest(http.MethodGet, "https://"+suite.manager.metrics+"/metrics", nil)
+			code, body, err := scrapeMetrics(token)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if token != "" {
-				req.Header.Set("Authorization", "Bearer "+token)
-			}
-			// The manager serves a self-signed certificate unless --metrics-cert-path is given.
-			c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-			resp, err := c.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = resp.Body.Close() }()
-			body, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, string(body)
+			return code, body
 		}
 		if code, _ := scrape(""); code != http.StatusUnauthorized {
 			t.Errorf("no token: HTTP %d, want 401", code)

@@ -87,9 +87,9 @@ type Server struct {
 	tls      *httptest.Server
 }
 
-// Start serves cfg on addr (e.g. 127.0.0.1:0) until Close.
+// Start serves cfg on addr (e.g. 127.0.0.1:0, or 127.0.0.2:0 as "another host") until Close.
 func Start(addr string, cfg Config) (*Server, error) {
-	if !strings.HasPrefix(addr, "127.0.0.1:") && !strings.HasPrefix(addr, "localhost:") && !strings.HasPrefix(addr, "[::1]:") {
+	if host, _, err := net.SplitHostPort(addr); err != nil || (host != "localhost" && !isLoopback(host)) {
 		return nil, fmt.Errorf("address %q: the test server only listens on the loopback interface", addr)
 	}
 	l, err := net.Listen("tcp", addr)
@@ -274,3 +274,9 @@ func SampleTools() []Tool {
 }
 
 func boolPtr(b bool) *bool { return &b }
+
+// isLoopback reports whether host is an address in 127.0.0.0/8 or ::1.
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
