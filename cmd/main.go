@@ -280,7 +280,7 @@ func run(opts options) error {
 	}
 	if err := (&controller.MCPToolReconciler{
 		Client: controller.OperatorClient(mgr), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds,
-		MaxConcurrentReconciles: opts.maxConcurrentTools, Gate: gate,
+		MaxConcurrentReconciles: opts.maxConcurrentTools, Gate: gate, Recorder: mgr.GetEventRecorder("mcp-registry-operator"),
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("cannot set up the MCPTool controller: %w", err)
 	}

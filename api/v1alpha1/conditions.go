@@ -90,6 +90,15 @@ const (
 	// The server is Stalled until the URL or the manager's endpoint policy changes.
 	ReasonEndpointNotAllowed = "EndpointNotAllowed"
 
+	// ReasonDefinitionChanged: the tool is pinned (spec.tools.overrides[].digest on its
+	// MCPServer) and the server's definition now has another digest. The tool is treated as
+	// disabled and its MCPTool keeps the definition last approved, until the pin is updated.
+	ReasonDefinitionChanged = "DefinitionChanged"
+
+	// ReasonPinRequired: the MCPServer's spec.tools.pinning is Required and the tool has no digest
+	// pin. It is unavailable until pinned.
+	ReasonPinRequired = "PinRequired"
+
 	// ReasonInvalidSpec: the spec passed admission but cannot be acted upon (for example a tool
 	// pattern that is not a valid glob). The server is Stalled until the spec changes.
 	ReasonInvalidSpec = "InvalidSpec"

@@ -126,7 +126,7 @@ type MCPServerTLS struct {
 }
 
 // ToolOverride changes how one discovered tool is published.
-// +kubebuilder:validation:XValidation:rule="has(self.alias) || has(self.description) || has(self.enabled)",message="an override must set at least one of alias, description or enabled"
+// +kubebuilder:validation:XValidation:rule="has(self.alias) || has(self.description) || has(self.enabled) || has(self.digest)",message="an override must set at least one of alias, description, enabled or digest"
 type ToolOverride struct {
 	// name is the tool's exact MCP name, as the server lists it (not an alias).
 	// +required
@@ -151,7 +151,29 @@ type ToolOverride struct {
 	// Ready=False).
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
+
+	// digest pins the tool's definition: "sha256:" and 64 lowercase hex digits, as
+	// the MCPTool's status.digest shows it (`kubectl mcp pin` prints the overrides
+	// to paste). While the server's definition has another digest, the tool is
+	// Ready=False with reason DefinitionChanged, treated as disabled, and its
+	// MCPTool keeps the definition last approved; updating the pin re-enables it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=71
+	// +kubebuilder:validation:XValidation:rule="self.matches('^sha256:[a-f0-9]{64}$')",message="digest must be sha256: followed by 64 lowercase hex digits, as an MCPTool's status.digest shows it"
+	Digest string `json:"digest,omitempty"`
 }
+
+// PinningPolicy says whether tools must be pinned to be available.
+// +kubebuilder:validation:Enum=Optional;Required
+type PinningPolicy string
+
+const (
+	// PinningOptional: a tool without a digest override is available as discovered.
+	PinningOptional PinningPolicy = "Optional"
+	// PinningRequired: a tool without a digest override is unavailable (reason
+	// PinRequired) until pinned.
+	PinningRequired PinningPolicy = "Required"
+)
 
 // ToolsSpec filters and adjusts the tools materialised as MCPTools.
 type ToolsSpec struct {
@@ -181,6 +203,13 @@ type ToolsSpec struct {
 	// +kubebuilder:validation:MaxItems=128
 	// +kubebuilder:validation:XValidation:rule="self.all(o, !has(o.alias) || self.filter(p, has(p.alias) && p.alias == o.alias).size() == 1)",message="each alias may be used by only one override"
 	Overrides []ToolOverride `json:"overrides,omitempty"`
+
+	// pinning is Optional (the default: a tool without a digest override is
+	// available) or Required (a tool without one is unavailable, reason
+	// PinRequired, until pinned).
+	// +optional
+	// +kubebuilder:default=Optional
+	Pinning PinningPolicy `json:"pinning,omitempty"`
 }
 
 // ConsumerPolicy says which namespaces' consumers count for this server.

@@ -105,6 +105,19 @@ type MCPToolSpec struct {
 	// +optional
 	// +kubebuilder:default=true
 	Enabled *bool `json:"enabled,omitempty"`
+
+	// digest is the digest of the definition this spec holds (title, description
+	// as the server reported it, schemas, annotations), as it was discovered.
+	// +optional
+	// +kubebuilder:validation:MaxLength=71
+	Digest string `json:"digest,omitempty"`
+
+	// discoveredDigest is the digest of the server's definition at its last sync.
+	// It differs from digest only while a pinned tool's definition has changed on
+	// the server: this spec then keeps the definition last approved.
+	// +optional
+	// +kubebuilder:validation:MaxLength=71
+	DiscoveredDigest string `json:"discoveredDigest,omitempty"`
 }
 
 // MCPToolStatus is the observed state of an MCPTool.
@@ -134,6 +147,14 @@ type MCPToolStatus struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=10
 	Consumers []ConsumerReference `json:"consumers,omitempty"`
+
+	// digest is "sha256:" and the hex SHA-256 of a canonical JSON of the tool's
+	// definition as the server last reported it (name, title, description, input
+	// and output schema, annotations). Pin it with spec.tools.overrides[].digest
+	// on the MCPServer.
+	// +optional
+	// +kubebuilder:validation:MaxLength=71
+	Digest string `json:"digest,omitempty"`
 }
 
 // MCPTool is one tool offered by an MCPServer. The operator creates, updates
@@ -147,6 +168,7 @@ type MCPToolStatus struct {
 // +kubebuilder:printcolumn:name="Consumers",type=integer,JSONPath=`.status.consumerCount`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Digest",type=string,JSONPath=`.status.digest`,priority=1
 type MCPTool struct {
 	metav1.TypeMeta `json:",inline"`
 

@@ -137,7 +137,7 @@ var _ = Describe("MCPServer and MCPTool admission", func() {
 		}
 		for crdName, w := range map[string]want{
 			"mcpservers.mcp.toolregistry.io": {"mcps", []string{"URL", "Tools", "Consumers", "Ready", "Status", "Age"}},
-			"mcptools.mcp.toolregistry.io":   {"mcpt", []string{"Server", "Tool", "Enabled", "Consumers", "Ready", "Age"}},
+			"mcptools.mcp.toolregistry.io":   {"mcpt", []string{"Server", "Tool", "Enabled", "Consumers", "Ready", "Age", "Digest"}},
 		} {
 			crd := &apiextensionsv1.CustomResourceDefinition{}
 			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: crdName}, crd)).To(Succeed())
@@ -275,7 +275,13 @@ annotations: {readOnlyHint: true, openWorldHint: false}
 		Entry("unknown consumer namespace mode", spec("url: https://mcp.example.com\nconsumers: {namespaces: Cluster}"),
 			`spec.consumers.namespaces: Unsupported value: "Cluster"`),
 		Entry("override that changes nothing", spec("url: https://mcp.example.com\ntools: {overrides: [{name: echo}]}"),
-			"an override must set at least one of alias, description or enabled"),
+			"an override must set at least one of alias, description, enabled or digest"),
+		Entry("digest not in the sha256 form", spec("url: https://mcp.example.com\ntools: {overrides: [{name: echo, digest: 'md5:abc'}]}"),
+			"digest must be sha256: followed by 64 lowercase hex digits"),
+		Entry("digest in upper case", spec("url: https://mcp.example.com\ntools: {overrides: [{name: echo, digest: 'sha256:"+strings.Repeat("AB", 32)+"'}]}"),
+			"digest must be sha256: followed by 64 lowercase hex digits"),
+		Entry("unknown pinning policy", spec("url: https://mcp.example.com\ntools: {pinning: Always}"),
+			`spec.tools.pinning: Unsupported value: "Always": supported values: "Optional", "Required"`),
 		Entry("two overrides for one tool",
 			spec("url: https://mcp.example.com\ntools: {overrides: [{name: echo, enabled: false}, {name: echo, alias: e}]}"),
 			"Duplicate value"),

@@ -20,12 +20,14 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -42,6 +44,7 @@ import (
 	"github.com/toolregistry/mcp-registry-operator/internal/apigate"
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
 	"github.com/toolregistry/mcp-registry-operator/internal/naming"
+	"github.com/toolregistry/mcp-registry-operator/internal/registry"
 )
 
 // MCPToolReconciler keeps each MCPTool's status: Ready when its server is Ready and the tool is
@@ -57,6 +60,8 @@ type MCPToolReconciler struct {
 	MaxConcurrentReconciles int
 	// Gate makes passes wait while the API server is unreachable (nil: no gate).
 	Gate *apigate.Gate
+	// Recorder emits the Warning Events of a tool whose pinned definition changed.
+	Recorder events.EventRecorder
 }
 
 // +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools,verbs=get;list;watch;patch
@@ -96,10 +101,18 @@ func (r *MCPToolReconciler) reconcile(ctx context.Context, req ctrl.Request) (ct
 	before := tool.DeepCopy()
 	status, reason, message := toolReadiness(tool, server)
 	setCondition(tool, mcpv1alpha1.ConditionReady, status, reason, message)
-	if err := r.updateUsage(ctx, tool, server); err != nil {
+	tool.Status.Digest = tool.Spec.DiscoveredDigest
+	users, err := r.usage(ctx, tool, server, nil)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
+	setUsage(tool, users)
 	tool.Status.ObservedGeneration = tool.Generation
+	if reason == mcpv1alpha1.ReasonDefinitionChanged {
+		if was := meta.FindStatusCondition(before.Status.Conditions, mcpv1alpha1.ConditionReady); was == nil || was.Reason != reason {
+			r.warnDefinitionChanged(ctx, tool, server, users)
+		}
+	}
 	if equality.Semantic.DeepEqual(before.Status, tool.Status) {
 		return ctrl.Result{}, nil
 	}
@@ -121,6 +134,17 @@ func toolReadiness(tool *mcpv1alpha1.MCPTool, server *mcpv1alpha1.MCPServer) (me
 	case !server.DeletionTimestamp.IsZero():
 		return metav1.ConditionFalse, mcpv1alpha1.ReasonServerNotReady,
 			fmt.Sprintf("MCPServer %q is being deleted", server.Name)
+	}
+	if pin := registry.Pin(server, tool.Spec.ToolName); pin != "" && tool.Spec.DiscoveredDigest != "" && tool.Spec.DiscoveredDigest != pin {
+		return metav1.ConditionFalse, mcpv1alpha1.ReasonDefinitionChanged, fmt.Sprintf(
+			"The definition changed on the server: its digest is %s, the pin in MCPServer %q is %s. The tool is unavailable "+
+				"and this MCPTool keeps the definition last approved; review the new one, then update the pin (kubectl mcp pin %s %s)",
+			tool.Spec.DiscoveredDigest, server.Name, pin, server.Name, tool.Spec.ToolName)
+	}
+	if t := server.Spec.Tools; t != nil && t.Pinning == mcpv1alpha1.PinningRequired && registry.Pin(server, tool.Spec.ToolName) == "" {
+		return metav1.ConditionFalse, mcpv1alpha1.ReasonPinRequired, fmt.Sprintf(
+			"MCPServer %q requires every tool to be pinned (spec.tools.pinning: Required) and this one is not: kubectl mcp pin %s %s",
+			server.Name, server.Name, tool.Spec.ToolName)
 	}
 	ready := meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady)
 	if !isTrue(ready) {
@@ -207,8 +231,31 @@ func serverChangeAffectsTools(old, updated *mcpv1alpha1.MCPServer) bool {
 		ptr.Deref(old.Spec.Suspend, false) != ptr.Deref(updated.Spec.Suspend, false) ||
 		!equality.Semantic.DeepEqual(old.Spec.Consumers, updated.Spec.Consumers) ||
 		forced(old) != forced(updated) ||
+		!equality.Semantic.DeepEqual(old.Spec.Tools, updated.Spec.Tools) ||
 		!sameCondition(mcpv1alpha1.ConditionReady) ||
 		!sameCondition(mcpv1alpha1.ConditionDeletionBlocked)
+}
+
+// warnDefinitionChanged emits one Warning Event on the server and one on each consumer of a tool
+// whose pinned definition changed.
+func (r *MCPToolReconciler) warnDefinitionChanged(ctx context.Context, tool *mcpv1alpha1.MCPTool, server *mcpv1alpha1.MCPServer, users []mcpv1alpha1.ConsumerReference) {
+	if r.Recorder == nil {
+		return
+	}
+	logf.FromContext(ctx).Info("Pinned tool definition changed", "tool", tool.Spec.ToolName, "digest", tool.Spec.DiscoveredDigest,
+		"pin", registry.Pin(server, tool.Spec.ToolName), "consumerCount", len(users))
+	r.Recorder.Eventf(server, tool, corev1.EventTypeWarning, mcpv1alpha1.ReasonDefinitionChanged, "Sync",
+		"Tool %q changed its definition (digest %s, pinned %s): unavailable until the pin is updated; %d %s affected",
+		tool.Spec.ToolName, tool.Spec.DiscoveredDigest, registry.Pin(server, tool.Spec.ToolName), len(users), pluralConsumers(int32(len(users))))
+	for _, u := range users {
+		consumer := &metav1.PartialObjectMetadata{
+			TypeMeta:   metav1.TypeMeta{APIVersion: u.APIVersion, Kind: u.Kind},
+			ObjectMeta: metav1.ObjectMeta{Namespace: u.Namespace, Name: u.Name},
+		}
+		r.Recorder.Eventf(consumer, tool, corev1.EventTypeWarning, "ToolDefinitionChanged", "Sync",
+			"Tool %q of MCPServer %s/%s, which this object uses, changed its definition on the server and is unavailable until its pin is reviewed and updated",
+			tool.Spec.ToolName, server.Namespace, server.Name)
+	}
 }
 
 // cascading reports whether the server is being deleted and no consumer blocks it: it is deleting

@@ -122,7 +122,8 @@ var _ = BeforeSuite(func() {
 		Expect((&ConsumerReconciler{Client: OperatorClient(mgr), Recorder: mgr.GetEventRecorder("mcp-registry-operator"), Kind: gvk, Gate: gate}).
 			SetupWithManager(mgr)).To(Succeed())
 	}
-	Expect((&MCPToolReconciler{Client: OperatorClient(mgr), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds, MaxConcurrentReconciles: 16, Gate: gate}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&MCPToolReconciler{Client: OperatorClient(mgr), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds, MaxConcurrentReconciles: 16, Gate: gate,
+		Recorder: mgr.GetEventRecorder("mcp-registry-operator")}).SetupWithManager(mgr)).To(Succeed())
 
 	go func() {
 		defer GinkgoRecover()

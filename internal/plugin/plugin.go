@@ -122,8 +122,90 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	tools.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list the tools of every namespace")
 	tools.Flags().StringVarP(&toolsOutput, "output", "o", "", "output format: empty for a table, wide, yaml or json")
 
-	root.AddCommand(impact, export, tools)
+	var apply bool
+	pin := &cobra.Command{
+		Use:   "pin SERVER [TOOL...]",
+		Short: "Print the spec.tools.overrides that pin an MCPServer's tools to their current definitions (--apply: patch them in)",
+		Long: "Print, for each named tool (every tool of SERVER by default), the override that pins it to the digest its " +
+			"MCPTool shows now (status.digest), merged with the server's existing overrides: paste it into the MCPServer in Git. " +
+			"With --apply, patch the MCPServer directly (refused when it changed meanwhile). Review a changed definition " +
+			"(kubectl mcp tools -o yaml) before re-pinning it.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := session()
+			if err != nil {
+				return err
+			}
+			return s.pin(cmd.Context(), args[0], args[1:], apply)
+		},
+	}
+	pin.Flags().BoolVar(&apply, "apply", false, "patch the MCPServer's spec.tools.overrides instead of printing them")
+
+	root.AddCommand(impact, export, tools, pin)
 	return root
+}
+
+// pin prints (or, with apply, patches in) the server's overrides with each named tool pinned to
+// its current discovered digest.
+func (s *session) pin(ctx context.Context, name string, toolNames []string, apply bool) error {
+	server := &mcpv1alpha1.MCPServer{}
+	if err := s.c.Get(ctx, types.NamespacedName{Namespace: s.namespace, Name: name}, server); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("MCPServer %s/%s not found", s.namespace, name)
+		}
+		return err
+	}
+	list := &mcpv1alpha1.MCPToolList{}
+	if err := s.c.List(ctx, list, client.InNamespace(s.namespace), client.MatchingLabels{mcpv1alpha1.ServerLabel: name}); err != nil {
+		return err
+	}
+	digests := map[string]string{}
+	for _, t := range list.Items {
+		if registry.OwnedBy(&t, server) && t.Status.Digest != "" {
+			digests[t.Spec.ToolName] = t.Status.Digest
+		}
+	}
+	if len(toolNames) == 0 {
+		for tool := range digests {
+			toolNames = append(toolNames, tool)
+		}
+		if len(toolNames) == 0 {
+			return fmt.Errorf("MCPServer %s/%s has no MCPTool with a digest yet: wait for its first sync", s.namespace, name)
+		}
+	}
+	var spec mcpv1alpha1.ToolsSpec
+	if server.Spec.Tools != nil {
+		spec = *server.Spec.Tools.DeepCopy()
+	}
+	for _, tool := range toolNames {
+		digest, ok := digests[tool]
+		if !ok {
+			return fmt.Errorf("MCPServer %s/%s has no MCPTool for tool %q with a digest (tools are named by their MCP name)", s.namespace, name, tool)
+		}
+		i := slices.IndexFunc(spec.Overrides, func(o mcpv1alpha1.ToolOverride) bool { return o.Name == tool })
+		if i < 0 {
+			spec.Overrides = append(spec.Overrides, mcpv1alpha1.ToolOverride{Name: tool})
+			i = len(spec.Overrides) - 1
+		}
+		spec.Overrides[i].Digest = digest
+	}
+	slices.SortFunc(spec.Overrides, func(a, b mcpv1alpha1.ToolOverride) int { return strings.Compare(a.Name, b.Name) })
+	if !apply {
+		return printStructured(s.out, "yaml", map[string]any{"spec": map[string]any{"tools": map[string]any{"overrides": spec.Overrides}}})
+	}
+	patch := client.MergeFromWithOptions(server.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	server.Spec.Tools = &spec
+	if err := s.c.Patch(ctx, server, patch); err != nil {
+		return fmt.Errorf("cannot patch MCPServer %s/%s: %w", s.namespace, name, err)
+	}
+	fmt.Fprintf(s.out, "mcpserver/%s pinned %d tools: %s\n", name, len(toolNames), strings.Join(sorted(toolNames), ", "))
+	return nil
+}
+
+func sorted(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
 }
 
 // session is one invocation: a client for the user's kubeconfig, the namespace to use and the
@@ -485,7 +567,7 @@ func (s *session) tools(ctx context.Context, all bool, output string) error {
 		header = append([]string{"NAMESPACE"}, header...)
 	}
 	if output == "wide" {
-		header = append(header, "USED BY", "NAME")
+		header = append(header, "USED BY", "DIGEST", "NAME")
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, t := range list.Items {
@@ -509,7 +591,11 @@ func (s *session) tools(ctx context.Context, all bool, output string) error {
 			if int(t.Status.ConsumerCount) > len(users) {
 				users = append(users, fmt.Sprintf("and %d more", int(t.Status.ConsumerCount)-len(users)))
 			}
-			row = append(row, orNone(users), t.Name)
+			digest := t.Status.Digest
+			if digest == "" {
+				digest = "<none>"
+			}
+			row = append(row, orNone(users), digest, t.Name)
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}

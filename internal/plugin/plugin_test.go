@@ -289,6 +289,41 @@ func TestPlugin(t *testing.T) {
 			t.Fatalf("bad -o: %v", err)
 		}
 	})
+	t.Run("pin: prints the overrides with digests, --apply patches them, tools -o wide shows them", func(t *testing.T) {
+		ctx := context.Background()
+		tools := &mcpv1alpha1.MCPToolList{}
+		if err := k.c.List(ctx, tools, client.InNamespace("tools"), client.MatchingLabels{mcpv1alpha1.ServerLabel: "jira"}); err != nil || len(tools.Items) != 1 {
+			t.Fatalf("jira's tools: %v, %d", err, len(tools.Items))
+		}
+		// The operator records the digest; here the test does.
+		digest := "sha256:" + strings.Repeat("ab", 32)
+		tool := &tools.Items[0]
+		tool.Status.Digest = digest
+		if err := k.c.Status().Update(ctx, tool); err != nil {
+			t.Fatal(err)
+		}
+		out, err := k.run("pin", "jira", "-n", "tools")
+		want := "spec:\n  tools:\n    overrides:\n    - digest: " + digest + "\n      name: create_ticket\n"
+		if err != nil || out != want {
+			t.Fatalf("pin: %v\n%s\nwant:\n%s", err, out, want)
+		}
+		if _, err := k.run("pin", "jira", "nope", "-n", "tools"); err == nil || !strings.Contains(err.Error(), `no MCPTool for tool "nope"`) {
+			t.Fatalf("pin of an unknown tool: %v", err)
+		}
+		if out, err := k.run("pin", "jira", "create_ticket", "--apply", "-n", "tools"); err != nil || !strings.Contains(out, "mcpserver/jira pinned 1 tools: create_ticket") {
+			t.Fatalf("pin --apply: %v\n%s", err, out)
+		}
+		server := &mcpv1alpha1.MCPServer{}
+		if err := k.c.Get(ctx, client.ObjectKey{Namespace: "tools", Name: "jira"}, server); err != nil {
+			t.Fatal(err)
+		}
+		if server.Spec.Tools == nil || len(server.Spec.Tools.Overrides) != 1 || server.Spec.Tools.Overrides[0].Digest != digest {
+			t.Fatalf("after --apply: %+v", server.Spec.Tools)
+		}
+		if out, err := k.run("tools", "-n", "tools", "-o", "wide"); err != nil || !strings.Contains(out, "DIGEST") || !strings.Contains(out, digest) {
+			t.Fatalf("tools -o wide: %v\n%s", err, out)
+		}
+	})
 	t.Run("--context of another kubeconfig context fails clearly", func(t *testing.T) {
 		_, err := k.run("tools", "--context", "does-not-exist")
 		if err == nil || !strings.Contains(err.Error(), "does-not-exist") {

@@ -149,7 +149,54 @@ func newTool(server *mcpv1alpha1.MCPServer, t mcp.Tool) *mcpv1alpha1.MCPTool {
 	if len(t.OutputSchema) > 0 {
 		obj.Spec.OutputSchema = &apiextensionsv1.JSON{Raw: t.OutputSchema}
 	}
+	// The MCP client only returns schemas that are JSON objects, so Digest does not fail on them.
+	digest, _ := Digest(t)
+	obj.Spec.Digest, obj.Spec.DiscoveredDigest = digest, digest
 	return obj
+}
+
+// Pin is the digest the server's spec.tools.overrides pin the tool to, or "".
+func Pin(server *mcpv1alpha1.MCPServer, tool string) string {
+	if server.Spec.Tools == nil {
+		return ""
+	}
+	for _, o := range server.Spec.Tools.Overrides {
+		if o.Name == tool {
+			return o.Digest
+		}
+	}
+	return ""
+}
+
+// keepApproved makes desired, a pinned tool whose discovered definition no longer matches its pin,
+// keep the definition cur holds when that one is the approved one (its digest is the pin): the
+// MCPTool then shows the last approved definition beside the new discovered digest. Overrides
+// (alias, enabled, description) still apply.
+func keepApproved(server *mcpv1alpha1.MCPServer, desired, cur *mcpv1alpha1.MCPTool) {
+	pin := Pin(server, desired.Spec.ToolName)
+	if pin == "" || desired.Spec.DiscoveredDigest == pin || cur.Spec.Digest != pin {
+		return
+	}
+	desired.Spec.Title = cur.Spec.Title
+	desired.Spec.InputSchema = cur.Spec.InputSchema.DeepCopy()
+	desired.Spec.OutputSchema = cur.Spec.OutputSchema.DeepCopy()
+	desired.Spec.Annotations = cur.Spec.Annotations.DeepCopy()
+	desired.Spec.Digest = cur.Spec.Digest
+	if !hasDescriptionOverride(server, desired.Spec.ToolName) {
+		desired.Spec.Description = cur.Spec.Description
+	}
+}
+
+func hasDescriptionOverride(server *mcpv1alpha1.MCPServer, tool string) bool {
+	if server.Spec.Tools == nil {
+		return false
+	}
+	for _, o := range server.Spec.Tools.Overrides {
+		if o.Name == tool {
+			return o.Description != nil
+		}
+	}
+	return false
 }
 
 // Plan is the set of writes that makes the cluster match the desired tools.
@@ -191,6 +238,7 @@ func PlanChanges(server *mcpv1alpha1.MCPServer, desired, existing []*mcpv1alpha1
 		case cur.DeletionTimestamp != nil:
 			// Re-created once the old object is gone.
 		default:
+			keepApproved(server, d, cur)
 			if updated, changed := merge(cur, d); changed {
 				plan.Update = append(plan.Update, updated)
 			}

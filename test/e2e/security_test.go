@@ -90,7 +90,9 @@ func TestEndpointPolicyAndRedirects(t *testing.T) {
 	u.run("create", "serviceaccount", "leak-scraper")
 	u.run("create", "clusterrolebinding", "e2e-leak-scraper", "--clusterrole=mcp-registry-operator-metrics-reader",
 		"--serviceaccount="+u.ns+":leak-scraper")
-	t.Cleanup(func() { _, _ = runKubectl("", "delete", "clusterrolebinding", "e2e-leak-scraper", "--ignore-not-found") })
+	t.Cleanup(func() {
+		_, _ = runKubectl("", "delete", "clusterrolebinding", "e2e-leak-scraper", "--ignore-not-found")
+	})
 	u.eventually(30*time.Second, "the metrics carry no secret", func() string {
 		code, body, err := scrapeMetrics(strings.TrimSpace(u.run("create", "token", "leak-scraper")))
 		switch {

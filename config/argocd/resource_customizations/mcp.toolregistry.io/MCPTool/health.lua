@@ -2,7 +2,8 @@
 -- MCPServer offers), read from its Ready condition.
 --   Suspended   its server is suspended, or an override disabled the tool
 --   Progressing no status yet, or being deleted
---   Degraded    its server is missing or not ready
+--   Degraded    its server is missing or not ready, or its pinned definition changed (or it
+--               must be pinned): a person has to review it
 --   Healthy     Ready=True
 local hs = {}
 
@@ -40,7 +41,7 @@ if ready.status == "True" then
   hs.status = "Healthy"
 elseif ready.reason == "ServerSuspended" or ready.reason == "ToolDisabled" then
   hs.status = "Suspended"
-elseif ready.reason == "ServerNotFound" or ready.reason == "ServerNotReady" then
+elseif ready.reason == "ServerNotFound" or ready.reason == "ServerNotReady" or ready.reason == "DefinitionChanged" or ready.reason == "PinRequired" then
   hs.status = "Degraded"
 else
   hs.status = "Progressing"
