@@ -18,12 +18,15 @@ limitations under the License.
 package main
 
 import (
+	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	// Import all Kubernetes client auth plugins (e.g. Azure, GCP, OIDC, etc.)
@@ -31,10 +34,15 @@ import (
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/uuid"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -210,7 +218,8 @@ func run(opts options) error {
 	if err != nil {
 		return fmt.Errorf("cannot load a kubeconfig: %w", err)
 	}
-	// Operator metrics are created before the manager: the API server gate reports to them.
+	// What outlives one manager: metrics, the API server gate, the egress (its per-host state)
+	// and the leader-election identity.
 	operatorMetrics, err := metrics.New(crmetrics.Registry)
 	if err != nil {
 		return fmt.Errorf("cannot register metrics: %w", err)
@@ -219,92 +228,234 @@ func run(opts options) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme: scheme,
+	shared := sharedParts{
+		scheme: scheme, restConfig: restConfig, metricsOptions: metricsOptions, certWatcher: certWatcher,
+		metrics: operatorMetrics, gate: gate, consumerResources: consumerResources,
+		egress: egress.New(policy, opts.maxRequestsPerHost, operatorMetrics.CountThrottled),
+	}
+	if opts.enableLeaderElection {
+		if shared.lock, err = leaderLock(restConfig, opts); err != nil {
+			return err
+		}
+	}
+	log.Info("Endpoint policy", "policy", policy.String())
+
+	ctx := ctrl.SetupSignalHandler()
+	// The gate's prober lives as long as the process: it must outlast a manager that stops.
+	go func() { _ = gate.Start(ctx) }()
+	standingAgain := false
+	for {
+		fence := &controller.Fence{}
+		err := runManager(ctx, opts, shared, fence)
+		var setup *setupError
+		if standingAgain && errors.As(err, &setup) && ctx.Err() == nil {
+			// An API server just back may refuse discovery for a moment (its caches warming):
+			// keep trying, at the API server gate's pace.
+			log.Info("Cannot set the manager up again yet; retrying", "error", err.Error())
+			if err := shared.gate.Recheck(ctx); err != nil {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "leader election lost") {
+			return err
+		}
+		standingAgain = true
+		fence.Close()
+		// The next manager needs the API server from its first step (discovery, the lease).
+		if err := shared.gate.Recheck(ctx); err != nil {
+			return nil
+		}
+		// The API server was unreachable for longer than --leader-elect-renew-deadline, so this
+		// manager stopped leading and stopped every controller. It stands again with the same
+		// identity: unless another replica took the lease meanwhile, it takes it back at once
+		// (the lease names it), instead of a restarted process waiting out the whole lease.
+		log.Info("Lost the leader lease; every controller stopped. Standing for election again with the same identity",
+			"identity", shared.lock.Identity())
+	}
+}
+
+// sharedParts are built once per process and used by every manager it runs.
+type sharedParts struct {
+	scheme            *runtime.Scheme
+	restConfig        *rest.Config
+	metricsOptions    metricsserver.Options
+	certWatcher       *certwatcher.CertWatcher
+	metrics           *metrics.Metrics
+	gate              *apigate.Gate
+	egress            *egress.Egress
+	consumerResources []schema.GroupResource
+	lock              resourcelock.Interface
+}
+
+// runManager runs one manager with every controller until ctx ends or it stops leading.
+func runManager(ctx context.Context, opts options, shared sharedParts, fence *controller.Fence) error {
+	// mgrCtx ends with this manager, whether it stops or could not be set up.
+	mgrCtx, done := context.WithCancel(ctx)
+	defer done()
+	mgr, err := setUpManager(mgrCtx, opts, shared, fence)
+	if err != nil {
+		return &setupError{err}
+	}
+	ctrl.Log.WithName("setup").Info("Starting manager")
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("manager stopped: %w", err)
+	}
+	return nil
+}
+
+// setupError is a manager that could not be set up (as opposed to one that stopped).
+type setupError struct{ err error }
+
+func (e *setupError) Error() string { return e.err.Error() }
+func (e *setupError) Unwrap() error { return e.err }
+
+// setUpManager builds a manager with every controller.
+func setUpManager(mgrCtx context.Context, opts options, shared sharedParts, fence *controller.Fence) (ctrl.Manager, error) {
+	log := ctrl.Log.WithName("setup")
+	mgr, err := newManager(mgrCtx, shared.restConfig, ctrl.Options{
+		Scheme: shared.scheme,
 		// Informers list and watch through the gate: after an outage they resume the moment the
 		// API server answers, not after the reflector's own backoff.
-		Cache:                   cache.Options{NewInformer: gate.NewInformer},
-		Metrics:                 metricsOptions,
-		HealthProbeBindAddress:  opts.probeAddr,
-		LeaderElection:          opts.enableLeaderElection,
-		LeaderElectionID:        "mcp-registry-operator.toolregistry.io",
-		LeaderElectionNamespace: opts.leaderElectionNS,
-		LeaseDuration:           &opts.leaseDuration,
-		RenewDeadline:           &opts.renewDeadline,
-		RetryPeriod:             &opts.retryPeriod,
+		Cache:                               cache.Options{NewInformer: shared.gate.NewInformer},
+		Metrics:                             shared.metricsOptions,
+		HealthProbeBindAddress:              opts.probeAddr,
+		LeaderElection:                      opts.enableLeaderElection,
+		LeaderElectionID:                    leaderElectionID,
+		LeaderElectionResourceLockInterface: shared.lock,
+		LeaseDuration:                       &opts.leaseDuration,
+		RenewDeadline:                       &opts.renewDeadline,
+		RetryPeriod:                         &opts.retryPeriod,
 		// The process exits as soon as the manager stops, so stepping down at once is safe and
 		// lets a new leader take over without waiting for the lease to expire.
 		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
-		return fmt.Errorf("cannot create the manager: %w", err)
+		return nil, fmt.Errorf("cannot create the manager: %w", err)
 	}
 
-	if err := mgr.Add(gate); err != nil {
-		return fmt.Errorf("cannot run the API server gate: %w", err)
-	}
-	if certWatcher != nil {
-		if err := mgr.Add(certWatcher); err != nil {
-			return fmt.Errorf("cannot watch the metrics certificate: %w", err)
+	if shared.certWatcher != nil {
+		if err := mgr.Add(shared.certWatcher); err != nil {
+			return nil, fmt.Errorf("cannot watch the metrics certificate: %w", err)
 		}
 	}
 
-	consumerKinds, err := consumers.ResolveKinds(mgr.GetRESTMapper(), consumerResources)
+	consumerKinds, err := consumers.ResolveKinds(mgr.GetRESTMapper(), shared.consumerResources)
 	if err != nil {
-		return fmt.Errorf("invalid --consumer-resources: %w", err)
+		return nil, fmt.Errorf("invalid --consumer-resources: %w", err)
 	}
 	log.Info("Consumer kinds", "kinds", fmt.Sprint(consumerKinds))
-	log.Info("Endpoint policy", "policy", policy.String())
 
-	ctx := ctrl.SetupSignalHandler()
-	if err := controller.SetupIndexes(ctx, mgr, consumerKinds); err != nil {
-		return err
+	if err := controller.SetupIndexes(mgrCtx, mgr, consumerKinds); err != nil {
+		return nil, err
 	}
-	if err := metrics.Register(crmetrics.Registry, controller.RegistryGauges(mgr.GetClient(), consumerKinds)...); err != nil {
-		return fmt.Errorf("cannot register metrics: %w", err)
+	gauges := controller.RegistryGauges(mgr.GetClient(), consumerKinds)
+	if err := metrics.Register(crmetrics.Registry, gauges...); err != nil {
+		return nil, fmt.Errorf("cannot register metrics: %w", err)
 	}
+	// Unregistered when the manager is gone, so that the next one can register its own.
+	context.AfterFunc(mgrCtx, func() {
+		for _, g := range gauges {
+			crmetrics.Registry.Unregister(g)
+		}
+	})
 	limits := mcp.DefaultLimits
 	limits.MaxTools = opts.maxToolsPerServer
 	if err := (&controller.MCPServerReconciler{
 		Client:                  controller.OperatorClient(mgr),
 		APIReader:               mgr.GetAPIReader(),
-		Discoverer:              &mcp.Client{Egress: egress.New(policy, opts.maxRequestsPerHost, operatorMetrics.CountThrottled), Limits: limits, Version: version},
+		Discoverer:              &mcp.Client{Egress: shared.egress, Limits: limits, Version: version},
 		Recorder:                mgr.GetEventRecorder("mcp-registry-operator"),
 		Clock:                   clock.RealClock{},
 		MaxConcurrentReconciles: opts.maxConcurrentSyncs,
 		ConsumerKinds:           consumerKinds,
-		Metrics:                 operatorMetrics,
-		Gate:                    gate,
+		Metrics:                 shared.metrics,
+		Gate:                    shared.gate,
+		Fence:                   fence,
 	}).SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("cannot set up the MCPServer controller: %w", err)
+		return nil, fmt.Errorf("cannot set up the MCPServer controller: %w", err)
 	}
 	if err := (&controller.MCPToolReconciler{
 		Client: controller.OperatorClient(mgr), APIReader: mgr.GetAPIReader(), ConsumerKinds: consumerKinds,
-		MaxConcurrentReconciles: opts.maxConcurrentTools, Gate: gate, Recorder: mgr.GetEventRecorder("mcp-registry-operator"),
+		MaxConcurrentReconciles: opts.maxConcurrentTools, Gate: shared.gate, Fence: fence, Recorder: mgr.GetEventRecorder("mcp-registry-operator"),
 	}).SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("cannot set up the MCPTool controller: %w", err)
+		return nil, fmt.Errorf("cannot set up the MCPTool controller: %w", err)
 	}
 
 	for _, gvk := range consumerKinds {
 		if err := (&controller.ConsumerReconciler{
-			Client: controller.OperatorClient(mgr), Recorder: mgr.GetEventRecorder("mcp-registry-operator"), Kind: gvk, Gate: gate,
+			Client: controller.OperatorClient(mgr), Recorder: mgr.GetEventRecorder("mcp-registry-operator"), Kind: gvk, Gate: shared.gate, Fence: fence,
 		}).SetupWithManager(mgr); err != nil {
-			return fmt.Errorf("cannot set up the %s consumer controller: %w", gvk.Kind, err)
+			return nil, fmt.Errorf("cannot set up the %s consumer controller: %w", gvk.Kind, err)
 		}
 	}
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		return fmt.Errorf("cannot set up the health check: %w", err)
+		return nil, fmt.Errorf("cannot set up the health check: %w", err)
 	}
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		return fmt.Errorf("cannot set up the ready check: %w", err)
+		return nil, fmt.Errorf("cannot set up the ready check: %w", err)
 	}
 
-	log.Info("Starting manager")
-	if err := mgr.Start(ctx); err != nil {
-		return fmt.Errorf("manager stopped: %w", err)
+	return mgr, nil
+}
+
+// newManager is ctrl.NewManager, retried for up to 30 s while its ports are still held by the
+// manager that stopped before it (a manager that lost its lease does not wait for its HTTP
+// servers to close).
+func newManager(ctx context.Context, cfg *rest.Config, o ctrl.Options) (ctrl.Manager, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mgr, err := ctrl.NewManager(cfg, o)
+		inUse := err != nil && (errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use"))
+		if !inUse || time.Now().After(deadline) {
+			return mgr, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	return nil
+}
+
+// leaderElectionID names the leader-election Lease.
+const leaderElectionID = "mcp-registry-operator.toolregistry.io"
+
+// leaderLock is the Lease lock of this process, with one identity for its whole life (host name
+// and a random suffix), so that a manager started again after losing the lease can take it back.
+func leaderLock(cfg *rest.Config, opts options) (resourcelock.Interface, error) {
+	namespace := opts.leaderElectionNS
+	if namespace == "" {
+		data, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+		if err != nil {
+			return nil, errors.New("--leader-elect needs --leader-elect-namespace when not running in a Pod")
+		}
+		namespace = strings.TrimSpace(string(data))
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return nil, err
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg = rest.AddUserAgent(cfg, "leader-election")
+	// A hung request must not outlast the renew deadline (as controller-runtime does).
+	cfg.Timeout = max(opts.renewDeadline/2, time.Second)
+	coreClient, err := corev1client.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	coordinationClient, err := coordinationv1client.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return resourcelock.New(resourcelock.LeasesResourceLock, namespace, leaderElectionID, coreClient, coordinationClient,
+		resourcelock.ResourceLockConfig{Identity: host + "_" + string(uuid.NewUUID())})
 }
 
 // apiServerGate is the gate every reconcile and informer waits at while the API server cannot be

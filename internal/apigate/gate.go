@@ -174,10 +174,16 @@ func (g *Gate) Report(err error) bool {
 	if !Unavailable(err) {
 		return false
 	}
+	g.close(err)
+	return true
+}
+
+// close closes the gate, if open, because of err.
+func (g *Gate) close(err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
-		return true
+		return
 	}
 	g.closed, g.since = true, g.clock.Now()
 	g.open = make(chan struct{})
@@ -185,11 +191,28 @@ func (g *Gate) Report(err error) bool {
 	case g.wake <- struct{}{}:
 	default:
 	}
+	if err == errRecheck {
+		return // a check, not an outage: nothing to report
+	}
 	g.log.Info("API server unreachable: reconciles and watches wait until it answers again", "error", err.Error())
 	if g.onChange != nil {
 		g.onChange(true)
 	}
-	return true
+}
+
+// errRecheck closes the gate for Recheck.
+var errRecheck = errors.New("checking that the API server answers")
+
+// Recheck closes the gate (if open) and waits until the prober finds the API server answering,
+// or ctx ends: for a caller about to need the API server, such as a manager starting again.
+func (g *Gate) Recheck(ctx context.Context) error {
+	g.close(errRecheck)
+	for g.Closed() {
+		if err := g.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Closed reports whether the gate is closed.

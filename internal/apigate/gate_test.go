@@ -354,3 +354,26 @@ func (f *flakyLW) List(o metav1.ListOptions) (runtime.Object, error) {
 	}
 	return f.fakeLW.List(o)
 }
+
+// Recheck waits until the API server answers, whether or not a request found it down.
+func TestRecheck(t *testing.T) {
+	p := &switchProbe{}
+	p.down.Store(true)
+	g := startGate(t, p, Options{})
+	done := make(chan error, 1)
+	go func() { done <- g.Recheck(context.Background()) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Recheck returned (%v) with the API server down", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	p.down.Store(false)
+	select {
+	case err := <-done:
+		if err != nil || g.Closed() {
+			t.Fatalf("Recheck: %v, closed %v", err, g.Closed())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Recheck did not return after the API server came back")
+	}
+}

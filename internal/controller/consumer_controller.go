@@ -50,6 +50,8 @@ type ConsumerReconciler struct {
 	Kind     schema.GroupVersionKind
 	// Gate makes passes wait while the API server is unreachable (nil: no gate).
 	Gate *apigate.Gate
+	// Fence, when set, stops passes once the manager running them has stopped.
+	Fence *Fence
 
 	mu     sync.Mutex
 	warned map[types.NamespacedName]string
@@ -153,5 +155,5 @@ func (r *ConsumerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(consumerObject(r.Kind), builder.OnlyMetadata, builder.WithPredicates(predicate.AnnotationChangedPredicate{})).
 		Named(name).
 		WithOptions(controllerOptions(1)).
-		Complete(gated(r.Gate, r))
+		Complete(gated(r.Gate, r.Fence, r))
 }

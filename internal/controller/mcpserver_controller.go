@@ -82,6 +82,8 @@ type MCPServerReconciler struct {
 	MaxConcurrentReconciles int
 	// Gate makes passes wait while the API server is unreachable (nil: no gate).
 	Gate *apigate.Gate
+	// Fence, when set, stops passes once the manager running them has stopped.
+	Fence *Fence
 	// ConsumerKinds are the kinds whose mcp.toolregistry.io/tools annotation is read (watched
 	// metadata-only, from --consumer-resources).
 	ConsumerKinds []schema.GroupVersionKind
@@ -503,7 +505,7 @@ func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	for _, gvk := range r.ConsumerKinds {
 		b = b.Watches(consumerObject(gvk), handler.EnqueueRequestsFromMapFunc(serversForConsumer), builder.OnlyMetadata)
 	}
-	return b.Complete(gated(r.Gate, r))
+	return b.Complete(gated(r.Gate, r.Fence, r))
 }
 
 // serversForNamespace maps a namespace whose labels changed to the servers with a Selector policy.

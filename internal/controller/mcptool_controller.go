@@ -60,6 +60,8 @@ type MCPToolReconciler struct {
 	MaxConcurrentReconciles int
 	// Gate makes passes wait while the API server is unreachable (nil: no gate).
 	Gate *apigate.Gate
+	// Fence, when set, stops passes once the manager running them has stopped.
+	Fence *Fence
 	// Recorder emits the Warning Events of a tool whose pinned definition changed.
 	Recorder events.EventRecorder
 }
@@ -303,7 +305,7 @@ func (r *MCPToolReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	for _, gvk := range r.ConsumerKinds {
 		b = b.Watches(consumerObject(gvk), handler.EnqueueRequestsFromMapFunc(r.toolsForConsumer), builder.OnlyMetadata)
 	}
-	return b.Complete(gated(r.Gate, r))
+	return b.Complete(gated(r.Gate, r.Fence, r))
 }
 
 // toolsForConsumer maps a consumer to the tools it references: one tool by its derived name, or

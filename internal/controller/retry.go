@@ -17,9 +17,12 @@ limitations under the License.
 package controller
 
 import (
+	"context"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -47,15 +50,54 @@ func rateLimiter() workqueue.TypedRateLimiter[reconcile.Request] {
 }
 
 // controllerOptions are the options of every controller: its concurrency and the rate limiter.
+// Names are not checked for uniqueness in the process: a manager that lost its lease is replaced
+// by a new one in the same process, with the same controllers.
 func controllerOptions(concurrency int) controller.Options {
-	return controller.Options{MaxConcurrentReconciles: max(1, concurrency), RateLimiter: rateLimiter()}
+	return controller.Options{
+		MaxConcurrentReconciles: max(1, concurrency), RateLimiter: rateLimiter(), SkipNameValidation: ptr.To(true),
+	}
 }
 
 // gated makes r wait at the API server gate, when there is one (the manager always has one;
-// tests may not).
-func gated(gate *apigate.Gate, r reconcile.Reconciler) reconcile.Reconciler {
-	if gate == nil {
-		return r
+// tests may not), and run only while its fence is open, when it has one.
+func gated(gate *apigate.Gate, fence *Fence, r reconcile.Reconciler) reconcile.Reconciler {
+	if gate != nil {
+		r = gate.Reconciler(r)
 	}
-	return gate.Reconciler(r)
+	if fence != nil {
+		r = fence.reconciler(r)
+	}
+	return r
+}
+
+// Fence closes off the controllers of one manager. A manager that loses its lease stops without
+// waiting for its reconciles to finish (controller-runtime expects the process to exit); before a
+// new manager is started in the same process, Close refuses new passes of the old controllers and
+// waits for those in flight, so that no two passes of two managers ever overlap.
+type Fence struct {
+	mu       sync.Mutex
+	closed   bool
+	inFlight sync.WaitGroup
+}
+
+// Close refuses every new pass and waits until the passes in flight have returned.
+func (f *Fence) Close() {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	f.inFlight.Wait()
+}
+
+func (f *Fence) reconciler(r reconcile.Reconciler) reconcile.Reconciler {
+	return reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+		f.mu.Lock()
+		if f.closed {
+			f.mu.Unlock()
+			return reconcile.Result{}, nil // the manager that owned this controller is gone
+		}
+		f.inFlight.Add(1)
+		f.mu.Unlock()
+		defer f.inFlight.Done()
+		return r.Reconcile(ctx, req)
+	})
 }

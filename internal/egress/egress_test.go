@@ -185,6 +185,14 @@ func TestDeniedEndpointGetsNoConnection(t *testing.T) {
 	if _, err := get(t, New(defaults, 0, nil), byName+"/mcp", ""); !errors.Is(err, ErrDenied) {
 		t.Fatalf("GET %s under the default policy: %v, want refused", byName, err)
 	}
+	// Other spellings of 127.0.0.1 (decimal, hex, IPv4-mapped): each either fails to resolve or is
+	// refused on the address it resolves to; none connects.
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(open.URL, "http://"))
+	for _, host := range []string{"2130706433", "0x7f000001", "0177.0.0.1", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]"} {
+		if _, err := get(t, New(defaults, 0, nil), "http://"+host+":"+port+"/mcp", ""); err == nil {
+			t.Errorf("GET via %s succeeded under the default policy", host)
+		}
+	}
 	if openAccepted.Load() != 0 {
 		t.Fatalf("the loopback listener accepted %d connections", openAccepted.Load())
 	}
