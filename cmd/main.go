@@ -23,9 +23,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -47,6 +50,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -230,7 +234,7 @@ func run(opts options) error {
 	}
 	shared := sharedParts{
 		scheme: scheme, restConfig: restConfig, metricsOptions: metricsOptions, certWatcher: certWatcher,
-		metrics: operatorMetrics, gate: gate, consumerResources: consumerResources,
+		metrics: operatorMetrics, gate: gate, consumerResources: consumerResources, gauges: &gauges{},
 		egress: egress.New(policy, opts.maxRequestsPerHost, operatorMetrics.CountThrottled),
 	}
 	if opts.enableLeaderElection {
@@ -241,14 +245,47 @@ func run(opts options) error {
 	log.Info("Endpoint policy", "policy", policy.String())
 
 	ctx := ctrl.SetupSignalHandler()
-	// The gate's prober lives as long as the process: it must outlast a manager that stops.
+	// What serves the process, not one manager: the gate's prober, the metrics and probe servers
+	// and the certificate watcher outlast a manager that loses its lease and the next one.
 	go func() { _ = gate.Start(ctx) }()
+	if certWatcher != nil {
+		go func() {
+			if err := certWatcher.Start(ctx); err != nil {
+				log.Error(err, "Metrics certificate watcher stopped")
+			}
+		}()
+	}
+	httpClient, err := rest.HTTPClientFor(restConfig)
+	if err != nil {
+		return fmt.Errorf("cannot build an HTTP client for the API server: %w", err)
+	}
+	metricsServer, err := metricsserver.NewServer(metricsOptions, restConfig, httpClient)
+	if err != nil {
+		return fmt.Errorf("cannot create the metrics server: %w", err)
+	}
+	serveErrs := make(chan error, 2)
+	if metricsServer != nil {
+		go func() { serveErrs <- metricsServer.Start(ctx) }()
+	}
+	if err := serveProbes(ctx, opts.probeAddr, serveErrs); err != nil {
+		return err
+	}
 	standingAgain := false
 	for {
+		select {
+		case err := <-serveErrs:
+			if err != nil && ctx.Err() == nil {
+				return fmt.Errorf("a server of the manager stopped: %w", err)
+			}
+		default:
+		}
 		fence := &controller.Fence{}
 		err := runManager(ctx, opts, shared, fence)
+		if ctx.Err() != nil {
+			return nil // stopped by a signal, in whatever phase
+		}
 		var setup *setupError
-		if standingAgain && errors.As(err, &setup) && ctx.Err() == nil {
+		if standingAgain && errors.As(err, &setup) {
 			// An API server just back may refuse discovery for a moment (its caches warming):
 			// keep trying, at the API server gate's pace.
 			log.Info("Cannot set the manager up again yet; retrying", "error", err.Error())
@@ -291,6 +328,71 @@ type sharedParts struct {
 	egress            *egress.Egress
 	consumerResources []schema.GroupResource
 	lock              resourcelock.Interface
+	gauges            *gauges
+}
+
+// gauges are the registry gauges computed from the cache at scrape time, registered once per
+// process and reading the cache of the manager that runs now.
+type gauges struct {
+	mu       sync.Mutex
+	reader   client.Reader
+	register sync.Once
+}
+
+// use points the gauges at c, registering them on the first call.
+func (g *gauges) use(c client.Reader, consumerKinds []schema.GroupVersionKind) error {
+	g.mu.Lock()
+	g.reader = c
+	g.mu.Unlock()
+	var err error
+	g.register.Do(func() {
+		err = metrics.Register(crmetrics.Registry, controller.RegistryGauges(g, consumerKinds)...)
+	})
+	return err
+}
+
+func (g *gauges) current() client.Reader {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.reader
+}
+
+// Get and List read the current manager's cache.
+func (g *gauges) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	return g.current().Get(ctx, key, obj, opts...)
+}
+
+func (g *gauges) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	return g.current().List(ctx, list, opts...)
+}
+
+// serveProbes serves /healthz and /readyz on addr ("0": not at all) for the life of the process;
+// a serving error goes to errs.
+func serveProbes(ctx context.Context, addr string, errs chan<- error) error {
+	if addr == "0" || addr == "" {
+		return nil
+	}
+	listener, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("cannot serve probes on --health-probe-bind-address %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	checks := &healthz.Handler{Checks: map[string]healthz.Checker{"ping": healthz.Ping}}
+	mux.Handle("/healthz", http.StripPrefix("/healthz", checks))
+	mux.Handle("/healthz/", http.StripPrefix("/healthz", checks))
+	mux.Handle("/readyz", http.StripPrefix("/readyz", checks))
+	mux.Handle("/readyz/", http.StripPrefix("/readyz", checks))
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = server.Close()
+	}()
+	go func() {
+		if err := server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- err
+		}
+	}()
+	return nil
 }
 
 // runManager runs one manager with every controller until ctx ends or it stops leading.
@@ -322,27 +424,22 @@ func setUpManager(mgrCtx context.Context, opts options, shared sharedParts, fenc
 		Scheme: shared.scheme,
 		// Informers list and watch through the gate: after an outage they resume the moment the
 		// API server answers, not after the reflector's own backoff.
-		Cache:                               cache.Options{NewInformer: shared.gate.NewInformer},
-		Metrics:                             shared.metricsOptions,
-		HealthProbeBindAddress:              opts.probeAddr,
+		Cache: cache.Options{NewInformer: shared.gate.NewInformer},
+		// The process serves metrics and probes itself, across managers.
+		Metrics:                             metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:              "0",
 		LeaderElection:                      opts.enableLeaderElection,
 		LeaderElectionID:                    leaderElectionID,
 		LeaderElectionResourceLockInterface: shared.lock,
 		LeaseDuration:                       &opts.leaseDuration,
 		RenewDeadline:                       &opts.renewDeadline,
 		RetryPeriod:                         &opts.retryPeriod,
-		// The process exits as soon as the manager stops, so stepping down at once is safe and
-		// lets a new leader take over without waiting for the lease to expire.
+		// On a signal the process exits as soon as the manager stops, so stepping down at once
+		// is safe and lets a new leader take over without waiting for the lease to expire.
 		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cannot create the manager: %w", err)
-	}
-
-	if shared.certWatcher != nil {
-		if err := mgr.Add(shared.certWatcher); err != nil {
-			return nil, fmt.Errorf("cannot watch the metrics certificate: %w", err)
-		}
 	}
 
 	consumerKinds, err := consumers.ResolveKinds(mgr.GetRESTMapper(), shared.consumerResources)
@@ -354,16 +451,10 @@ func setUpManager(mgrCtx context.Context, opts options, shared sharedParts, fenc
 	if err := controller.SetupIndexes(mgrCtx, mgr, consumerKinds); err != nil {
 		return nil, err
 	}
-	gauges := controller.RegistryGauges(mgr.GetClient(), consumerKinds)
-	if err := metrics.Register(crmetrics.Registry, gauges...); err != nil {
+	// The gauges are registered once per process and read the current manager's cache.
+	if err := shared.gauges.use(mgr.GetClient(), consumerKinds); err != nil {
 		return nil, fmt.Errorf("cannot register metrics: %w", err)
 	}
-	// Unregistered when the manager is gone, so that the next one can register its own.
-	context.AfterFunc(mgrCtx, func() {
-		for _, g := range gauges {
-			crmetrics.Registry.Unregister(g)
-		}
-	})
 	limits := mcp.DefaultLimits
 	limits.MaxTools = opts.maxToolsPerServer
 	if err := (&controller.MCPServerReconciler{
@@ -393,13 +484,6 @@ func setUpManager(mgrCtx context.Context, opts options, shared sharedParts, fenc
 		}).SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("cannot set up the %s consumer controller: %w", gvk.Kind, err)
 		}
-	}
-
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		return nil, fmt.Errorf("cannot set up the health check: %w", err)
-	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		return nil, fmt.Errorf("cannot set up the ready check: %w", err)
 	}
 
 	return mgr, nil

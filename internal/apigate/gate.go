@@ -204,15 +204,12 @@ func (g *Gate) close(err error) {
 var errRecheck = errors.New("checking that the API server answers")
 
 // Recheck closes the gate (if open) and waits until the prober finds the API server answering,
-// or ctx ends: for a caller about to need the API server, such as a manager starting again.
+// MaxWait passes (the caller then tries anyway), or ctx ends: for a caller about to need the API
+// server, such as a manager starting again.
 func (g *Gate) Recheck(ctx context.Context) error {
 	g.close(errRecheck)
-	for g.Closed() {
-		if err := g.Wait(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := g.wait(ctx)
+	return err
 }
 
 // Closed reports whether the gate is closed.
@@ -292,6 +289,9 @@ func (g *Gate) probeUntilOpen(ctx context.Context) {
 		if err == nil {
 			g.reopen("/readyz answers")
 			return
+		}
+		if !g.Closed() {
+			return // re-opened meanwhile by a request that went through
 		}
 		select {
 		case <-ctx.Done():

@@ -260,6 +260,19 @@ func TestRedirects(t *testing.T) {
 	}
 }
 
+// A request the client itself sends to another host (as an SSE server can make it do, by naming
+// any URL in its endpoint event) is refused before any dial, with or without credentials.
+func TestRequestsStayOnTheEndpointsHost(t *testing.T) {
+	other, accepted := listen(t, "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	origin, _ := url.Parse("http://localhost:1/mcp")
+	client := loopbackEgress(t).Client(ClientOptions{Origin: origin, Authorization: "Bearer s3cret"})
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, other.URL+"/message", nil)
+	_, err := client.Do(req)
+	if !errors.Is(err, ErrOtherHost) || accepted.Load() != 0 {
+		t.Fatalf("a request to another host: %v, %d connections; want refused, none", err, accepted.Load())
+	}
+}
+
 func TestRetryAfterQuietsTheHostForEveryServer(t *testing.T) {
 	var requests atomic.Int64
 	var codes []int

@@ -139,6 +139,10 @@ func (e *Egress) Explain(origin *url.URL, err error) error {
 // ErrRedirectRefused is matched by errors.Is for a redirect the operator does not follow.
 var ErrRedirectRefused = errors.New("redirect refused")
 
+// ErrOtherHost is matched by errors.Is for a request to another host than the endpoint's, which
+// the operator never sends (an SSE server can name any URL for its client's messages).
+var ErrOtherHost = errors.New("request to another host refused")
+
 // sameHost follows redirects only to the endpoint's own host (any port; http may become https,
 // never the reverse). A redirect elsewhere is refused outright rather than followed without
 // credentials: an MCP endpoint that moved is a change for the MCPServer's owner to make.
@@ -171,6 +175,11 @@ type credentials struct {
 }
 
 func (c *credentials) RoundTrip(req *http.Request) (*http.Response, error) {
+	// Not only redirects can send a client elsewhere: an SSE server names the URL its client posts
+	// to. Every request stays on the endpoint's host.
+	if c.origin != nil && !strings.EqualFold(req.URL.Hostname(), c.origin.Hostname()) {
+		return nil, fmt.Errorf("%w: a request to %s, another host than the endpoint's (%s)", ErrOtherHost, req.URL.Host, c.origin.Hostname())
+	}
 	sameOrigin := c.origin != nil && originOf(req.URL) == originOf(c.origin)
 	if c.authorization != "" && sameOrigin {
 		req = req.Clone(req.Context())

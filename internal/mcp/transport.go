@@ -85,7 +85,8 @@ type statusTracker struct {
 // Retry-After).
 func (t *statusTracker) refused(err error) {
 	var throttled *egress.ThrottledError
-	if !errors.Is(err, egress.ErrDenied) && !errors.Is(err, egress.ErrRedirectRefused) && !errors.As(err, &throttled) {
+	if !errors.Is(err, egress.ErrDenied) && !errors.Is(err, egress.ErrRedirectRefused) && !errors.Is(err, egress.ErrOtherHost) &&
+		!errors.As(err, &throttled) {
 		return
 	}
 	t.mu.Lock()
