@@ -270,7 +270,9 @@ func run(opts options) error {
 	if err := serveProbes(ctx, opts.probeAddr, serveErrs); err != nil {
 		return err
 	}
-	standingAgain := false
+	// maxSetupRetries bounds the set-up attempts of a manager standing again (about a minute).
+	const maxSetupRetries = 30
+	standingAgain, setupRetries := false, 0
 	for {
 		select {
 		case err := <-serveErrs:
@@ -285,10 +287,11 @@ func run(opts options) error {
 			return nil // stopped by a signal, in whatever phase
 		}
 		var setup *setupError
-		if standingAgain && errors.As(err, &setup) {
+		if standingAgain && errors.As(err, &setup) && setupRetries < maxSetupRetries {
 			// An API server just back may refuse discovery for a moment (its caches warming):
-			// keep trying, at the API server gate's pace.
-			log.Info("Cannot set the manager up again yet; retrying", "error", err.Error())
+			// keep trying, at the API server gate's pace, a bounded number of times.
+			setupRetries++
+			log.Info("Cannot set the manager up again yet; retrying", "error", err.Error(), "attempt", setupRetries)
 			if err := shared.gate.Recheck(ctx); err != nil {
 				return nil
 			}
@@ -302,7 +305,7 @@ func run(opts options) error {
 		if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "leader election lost") {
 			return err
 		}
-		standingAgain = true
+		standingAgain, setupRetries = true, 0
 		fence.Close()
 		// The next manager needs the API server from its first step (discovery, the lease).
 		if err := shared.gate.Recheck(ctx); err != nil {
