@@ -233,7 +233,7 @@ func run(opts options) error {
 		return err
 	}
 	shared := sharedParts{
-		scheme: scheme, restConfig: restConfig, metricsOptions: metricsOptions, certWatcher: certWatcher,
+		scheme: scheme, restConfig: restConfig,
 		metrics: operatorMetrics, gate: gate, consumerResources: consumerResources, gauges: &gauges{},
 		egress: egress.New(policy, opts.maxRequestsPerHost, operatorMetrics.CountThrottled),
 	}
@@ -324,8 +324,6 @@ func run(opts options) error {
 type sharedParts struct {
 	scheme            *runtime.Scheme
 	restConfig        *rest.Config
-	metricsOptions    metricsserver.Options
-	certWatcher       *certwatcher.CertWatcher
 	metrics           *metrics.Metrics
 	gate              *apigate.Gate
 	egress            *egress.Egress

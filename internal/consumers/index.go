@@ -46,14 +46,7 @@ func AllToolsKey(namespace, server string) string {
 // longer counts, which breaks cycles the way PVC protection ignores terminating pods. Malformed
 // references have none either; they are reported as Warning Events elsewhere.
 func IndexKeys(obj client.Object) []string {
-	if obj.GetDeletionTimestamp() != nil {
-		return nil
-	}
-	value, ok := obj.GetAnnotations()[mcpv1alpha1.ToolsAnnotation]
-	if !ok {
-		return nil
-	}
-	refs, _ := ParseAnnotation(value)
+	refs := countingReferences(obj)
 	keys := make([]string, 0, 2*len(refs))
 	seen := map[string]bool{}
 	add := func(k string) {
@@ -63,7 +56,6 @@ func IndexKeys(obj client.Object) []string {
 		}
 	}
 	for _, ref := range refs {
-		ref = ref.In(obj.GetNamespace())
 		add(ServerKey(ref.Namespace, ref.Server))
 		if ref.Tool == "" {
 			add(AllToolsKey(ref.Namespace, ref.Server))
@@ -79,16 +71,7 @@ func IndexKeys(obj client.Object) []string {
 // included, since they are still protected). A reference to a tool the server does not have uses
 // nothing: it must never hold the server's deletion. A consumer being deleted uses nothing.
 func UsesServer(obj client.Object, namespace, server string, hasTool func(tool string) bool) bool {
-	if obj.GetDeletionTimestamp() != nil {
-		return false
-	}
-	value, ok := obj.GetAnnotations()[mcpv1alpha1.ToolsAnnotation]
-	if !ok {
-		return false
-	}
-	refs, _ := ParseAnnotation(value)
-	for _, ref := range refs {
-		ref = ref.In(obj.GetNamespace())
+	for _, ref := range countingReferences(obj) {
 		if ref.Namespace != namespace || ref.Server != server {
 			continue
 		}
@@ -97,6 +80,15 @@ func UsesServer(obj client.Object, namespace, server string, hasTool func(tool s
 		}
 	}
 	return false
+}
+
+// countingReferences are the references of a consumer that count: none while it is being
+// deleted.
+func countingReferences(obj client.Object) []Reference {
+	if obj.GetDeletionTimestamp() != nil {
+		return nil
+	}
+	return References(obj)
 }
 
 // References returns the consumer's references resolved against its namespace, for mapping a

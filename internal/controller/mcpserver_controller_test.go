@@ -266,6 +266,18 @@ var _ = Describe("MCPServer sync", func() {
 		Expect(denied.Requests()).To(BeZero(), "the denied host was contacted")
 	})
 
+	It("honours Retry-After: a throttled host gets nothing more until it has passed, whatever the backoff", func() {
+		upstream := startMCP(mcpserver.Config{Failure: mcpserver.FailThrottled, Tools: mcpserver.GeneratedTools(1)})
+		createServer(namespace, "busy", upstream.URL(), nil)
+		Eventually(func(g Gomega) {
+			server := getServer(g, namespace, "busy")
+			g.Expect(server.Status.LastSyncError).To(ContainSubstring("asked to wait (HTTP 429, Retry-After)"))
+		}).Should(Succeed())
+		sent := upstream.Requests()
+		// The first retry after a failed sync would come 5 s later; Retry-After says 60.
+		Consistently(upstream.Requests, 8*time.Second, 500*time.Millisecond).Should(Equal(sent))
+	})
+
 	It("verifies https servers against the CA bundle in tls.caSecretRef", func() {
 		upstream := mcpserver.StartTLS(mcpserver.Config{Tools: mcpserver.GeneratedTools(2)})
 		DeferCleanup(upstream.Close)

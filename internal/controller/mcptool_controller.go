@@ -104,11 +104,10 @@ func (r *MCPToolReconciler) reconcile(ctx context.Context, req ctrl.Request) (ct
 	status, reason, message := toolReadiness(tool, server)
 	setCondition(tool, mcpv1alpha1.ConditionReady, status, reason, message)
 	tool.Status.Digest = tool.Spec.DiscoveredDigest
-	users, err := r.usage(ctx, tool, server, nil)
+	users, err := r.updateUsage(ctx, tool, server)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	setUsage(tool, users)
 	tool.Status.ObservedGeneration = tool.Generation
 	if reason == mcpv1alpha1.ReasonDefinitionChanged {
 		if was := meta.FindStatusCondition(before.Status.Conditions, mcpv1alpha1.ConditionReady); was == nil || was.Reason != reason {
@@ -137,13 +136,14 @@ func toolReadiness(tool *mcpv1alpha1.MCPTool, server *mcpv1alpha1.MCPServer) (me
 		return metav1.ConditionFalse, mcpv1alpha1.ReasonServerNotReady,
 			fmt.Sprintf("MCPServer %q is being deleted", server.Name)
 	}
-	if pin := registry.Pin(server, tool.Spec.ToolName); pin != "" && tool.Spec.DiscoveredDigest != "" && tool.Spec.DiscoveredDigest != pin {
+	pin := registry.Pin(server, tool.Spec.ToolName)
+	if pin != "" && tool.Spec.DiscoveredDigest != "" && tool.Spec.DiscoveredDigest != pin {
 		return metav1.ConditionFalse, mcpv1alpha1.ReasonDefinitionChanged, fmt.Sprintf(
 			"The definition changed on the server: its digest is %s, the pin in MCPServer %q is %s. The tool is unavailable "+
 				"and this MCPTool keeps the definition last approved; review the new one, then update the pin (kubectl mcp pin %s %s)",
 			tool.Spec.DiscoveredDigest, server.Name, pin, server.Name, tool.Spec.ToolName)
 	}
-	if t := server.Spec.Tools; t != nil && t.Pinning == mcpv1alpha1.PinningRequired && registry.Pin(server, tool.Spec.ToolName) == "" {
+	if t := server.Spec.Tools; t != nil && t.Pinning == mcpv1alpha1.PinningRequired && pin == "" {
 		return metav1.ConditionFalse, mcpv1alpha1.ReasonPinRequired, fmt.Sprintf(
 			"MCPServer %q requires every tool to be pinned (spec.tools.pinning: Required) and this one is not: kubectl mcp pin %s %s",
 			server.Name, server.Name, tool.Spec.ToolName)
@@ -180,7 +180,7 @@ func (r *MCPToolReconciler) reconcileDelete(ctx context.Context, tool *mcpv1alph
 	force := forced(tool) || (server != nil && !server.DeletionTimestamp.IsZero() && forced(server))
 	if !force {
 		before := tool.DeepCopy()
-		if err := r.updateUsage(ctx, tool, server); err != nil {
+		if _, err := r.updateUsage(ctx, tool, server); err != nil {
 			return err
 		}
 		users, count := tool.Status.Consumers, tool.Status.ConsumerCount
@@ -244,11 +244,12 @@ func (r *MCPToolReconciler) warnDefinitionChanged(ctx context.Context, tool *mcp
 	if r.Recorder == nil {
 		return
 	}
+	pin := registry.Pin(server, tool.Spec.ToolName)
 	logf.FromContext(ctx).Info("Pinned tool definition changed", "tool", tool.Spec.ToolName, "digest", tool.Spec.DiscoveredDigest,
-		"pin", registry.Pin(server, tool.Spec.ToolName), "consumerCount", len(users))
+		"pin", pin, "consumerCount", len(users))
 	r.Recorder.Eventf(server, tool, corev1.EventTypeWarning, mcpv1alpha1.ReasonDefinitionChanged, "Sync",
 		"Tool %q changed its definition (digest %s, pinned %s): unavailable until the pin is updated; %d %s affected",
-		tool.Spec.ToolName, tool.Spec.DiscoveredDigest, registry.Pin(server, tool.Spec.ToolName), len(users), pluralConsumers(int32(len(users))))
+		tool.Spec.ToolName, tool.Spec.DiscoveredDigest, pin, len(users), pluralConsumers(int32(len(users))))
 	for _, u := range users {
 		consumer := &metav1.PartialObjectMetadata{
 			TypeMeta:   metav1.TypeMeta{APIVersion: u.APIVersion, Kind: u.Kind},
@@ -268,14 +269,15 @@ func cascading(server *mcpv1alpha1.MCPServer) bool {
 }
 
 // updateUsage records who uses the tool: consumers naming it, and consumers naming its whole
-// server, counted under the server's namespace policy (the default when the server is gone).
-func (r *MCPToolReconciler) updateUsage(ctx context.Context, tool *mcpv1alpha1.MCPTool, server *mcpv1alpha1.MCPServer) error {
+// server, counted under the server's namespace policy (the default when the server is gone). It
+// returns all of them (status keeps a sample).
+func (r *MCPToolReconciler) updateUsage(ctx context.Context, tool *mcpv1alpha1.MCPTool, server *mcpv1alpha1.MCPServer) ([]mcpv1alpha1.ConsumerReference, error) {
 	users, err := r.usage(ctx, tool, server, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	setUsage(tool, users)
-	return nil
+	return users, nil
 }
 
 // usage returns the tool's counting consumers, from the cache or, with live, bypassing it.

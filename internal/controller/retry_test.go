@@ -18,11 +18,20 @@ package controller
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/egress"
+	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 )
 
 // A closed fence waits for the pass in flight and runs no new one: the controllers of a manager
@@ -55,5 +64,26 @@ func TestFenceClosesOffAStoppedManager(t *testing.T) {
 	}
 	if _, err := r.Reconcile(context.Background(), reconcile.Request{}); err != nil || runs.Load() != 1 {
 		t.Fatalf("a pass after Close: err %v, %d runs; want it dropped", err, runs.Load())
+	}
+}
+
+// A failed sync whose host asked to wait is retried no earlier than the wait, whatever the
+// backoff says; another failure keeps the backoff.
+func TestSyncFailedWaitsForRetryAfter(t *testing.T) {
+	m, err := metrics.New(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &MCPServerReconciler{Recorder: events.NewFakeRecorder(10), Metrics: m, syncs: newSyncTracker()}
+	server := &mcpv1alpha1.MCPServer{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "busy"}}
+	now := metav1.Now()
+	throttled := fmt.Errorf("tools/list: %w", &egress.ThrottledError{Host: "mcp.example.com", Code: 429, Until: now.Add(90 * time.Second)})
+	result, err := r.syncFailed(server, syncInputs{}, server.Status.DeepCopy(), now, throttled)
+	if err != nil || result.RequeueAfter < 90*time.Second {
+		t.Fatalf("throttled: requeue after %s (%v), want at least 90s", result.RequeueAfter, err)
+	}
+	result, _ = r.syncFailed(server, syncInputs{}, server.Status.DeepCopy(), now, errors.New("connection refused"))
+	if result.RequeueAfter >= 90*time.Second {
+		t.Fatalf("another failure: requeue after %s, want the backoff", result.RequeueAfter)
 	}
 }

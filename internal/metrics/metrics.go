@@ -89,10 +89,9 @@ func New(reg prometheus.Registerer, collectors ...prometheus.Collector) (*Metric
 		}, []string{"code"}),
 		blockedKeys: map[string]bool{},
 	}
-	for _, c := range append([]prometheus.Collector{m.deletionDuration, m.blocked, m.syncDuration, m.syncErrors, m.apiUnreachable, m.apiOutages, m.throttled}, collectors...) {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
+	own := []prometheus.Collector{m.deletionDuration, m.blocked, m.syncDuration, m.syncErrors, m.apiUnreachable, m.apiOutages, m.throttled}
+	if err := Register(reg, append(own, collectors...)...); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -157,15 +157,19 @@ func newTool(server *mcpv1alpha1.MCPServer, t mcp.Tool) *mcpv1alpha1.MCPTool {
 
 // Pin is the digest the server's spec.tools.overrides pin the tool to, or "".
 func Pin(server *mcpv1alpha1.MCPServer, tool string) string {
-	if server.Spec.Tools == nil {
-		return ""
-	}
-	for _, o := range server.Spec.Tools.Overrides {
-		if o.Name == tool {
-			return o.Digest
+	return overrideFor(server, tool).Digest
+}
+
+// overrideFor is the server's override for the tool; the zero value when it has none.
+func overrideFor(server *mcpv1alpha1.MCPServer, tool string) mcpv1alpha1.ToolOverride {
+	if server.Spec.Tools != nil {
+		for _, o := range server.Spec.Tools.Overrides {
+			if o.Name == tool {
+				return o
+			}
 		}
 	}
-	return ""
+	return mcpv1alpha1.ToolOverride{}
 }
 
 // keepApproved makes desired, a pinned tool whose discovered definition no longer matches its pin,
@@ -173,7 +177,8 @@ func Pin(server *mcpv1alpha1.MCPServer, tool string) string {
 // MCPTool then shows the last approved definition beside the new discovered digest. Overrides
 // (alias, enabled, description) still apply.
 func keepApproved(server *mcpv1alpha1.MCPServer, desired, cur *mcpv1alpha1.MCPTool) {
-	pin := Pin(server, desired.Spec.ToolName)
+	override := overrideFor(server, desired.Spec.ToolName)
+	pin := override.Digest
 	if pin == "" || desired.Spec.DiscoveredDigest == pin || cur.Spec.Digest != pin {
 		return
 	}
@@ -182,21 +187,9 @@ func keepApproved(server *mcpv1alpha1.MCPServer, desired, cur *mcpv1alpha1.MCPTo
 	desired.Spec.OutputSchema = cur.Spec.OutputSchema.DeepCopy()
 	desired.Spec.Annotations = cur.Spec.Annotations.DeepCopy()
 	desired.Spec.Digest = cur.Spec.Digest
-	if !hasDescriptionOverride(server, desired.Spec.ToolName) {
+	if override.Description == nil {
 		desired.Spec.Description = cur.Spec.Description
 	}
-}
-
-func hasDescriptionOverride(server *mcpv1alpha1.MCPServer, tool string) bool {
-	if server.Spec.Tools == nil {
-		return false
-	}
-	for _, o := range server.Spec.Tools.Overrides {
-		if o.Name == tool {
-			return o.Description != nil
-		}
-	}
-	return false
 }
 
 // Plan is the set of writes that makes the cluster match the desired tools.

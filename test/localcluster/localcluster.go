@@ -382,6 +382,18 @@ func isControlPlaneProcess(opts Options, pid int) bool {
 	return filepath.Dir(exe) == assets
 }
 
+// statFields are the fields of /proc/<pid>/stat after the command name (state, ppid, ...); nil
+// when the process is gone.
+func statFields(pid int) []string {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	// The command name may contain spaces and parentheses: fields start after the last ')'.
+	s := string(stat)
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+}
+
 // ChildPids lists the direct children of parent, from /proc.
 func ChildPids(parent int) []int {
 	entries, _ := os.ReadDir("/proc")
@@ -391,14 +403,7 @@ func ChildPids(parent int) []int {
 		if err != nil {
 			continue
 		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		// The command name may contain spaces and parentheses: fields start after the last ')'.
-		s := string(stat)
-		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(fields) > 1 {
+		if fields := statFields(pid); len(fields) > 1 {
 			if ppid, err := strconv.Atoi(fields[1]); err == nil && ppid == parent {
 				pids = append(pids, pid)
 			}

@@ -17,7 +17,6 @@ limitations under the License.
 package localcluster
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -157,11 +156,7 @@ func waitExited(pid int, timeout time.Duration) error {
 
 // zombie reports whether pid has exited (gone, or a zombie its parent has not waited for yet).
 func zombie(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	fields := statFields(pid)
 	return len(fields) == 0 || fields[0] == "Z" || fields[0] == "X"
 }
 

@@ -56,6 +56,8 @@ const (
 	FailError Failure = "error"
 	// FailMalformed answers every request with HTTP 200 and a body that is not JSON-RPC.
 	FailMalformed Failure = "malformed"
+	// FailThrottled answers every request with HTTP 429 and Retry-After: 60.
+	FailThrottled Failure = "throttled"
 )
 
 // Config is the server's behaviour; every field can be changed while it runs.
@@ -188,6 +190,10 @@ func (s *Server) Handler() http.Handler {
 		switch cfg.Failure {
 		case FailError:
 			http.Error(w, "injected failure", http.StatusInternalServerError)
+			return
+		case FailThrottled:
+			w.Header().Set("Retry-After", "60")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
 			return
 		case FailMalformed:
 			w.Header().Set("Content-Type", "application/json")
