@@ -56,11 +56,11 @@ verify: manifests generate fmt ## Fail when generated code, CRDs, RBAC, go.mod o
 	fi
 
 .PHONY: test
-test: manifests generate fmt vet setup-envtest ## Run unit and envtest tests against the control plane built from source.
+test: manifests generate fmt vet setup-envtest oidc-provider ## Run unit and envtest tests against the control plane built from source (and test/oauthserver against oidc-provider).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
 
 .PHONY: test-e2e
-test-e2e: build build-installer setup-envtest server-everything ## Run the e2e scenarios on a local control plane with the garbage collector, bin/manager, kubectl and server-everything.
+test-e2e: build build-installer setup-envtest server-everything oidc-provider ## Run the e2e scenarios on a local control plane with the garbage collector, bin/manager, kubectl, server-everything and oidc-provider.
 	go build -o bin/mcp-test-server ./hack/mcp-test-server
 	go test -tags e2e ./test/e2e/ -v -count=1 -timeout 30m $(E2E_FLAGS)
 
@@ -71,6 +71,15 @@ server-everything: ## Install the pinned @modelcontextprotocol/server-everything
 		rm -rf "$(LOCALBIN)/server-everything" && mkdir -p "$(LOCALBIN)/server-everything" && \
 		cp hack/server-everything/package.json hack/server-everything/package-lock.json "$(LOCALBIN)/server-everything/" && \
 		cd "$(LOCALBIN)/server-everything" && npm ci --no-audit --no-fund --ignore-scripts; \
+	fi
+
+.PHONY: oidc-provider
+oidc-provider: ## Install the pinned oidc-provider (hack/oidc-provider) into bin/oidc-provider; hack/oidc-provider/server.mjs imports it from there.
+	@if ! cmp -s hack/oidc-provider/package-lock.json "$(LOCALBIN)/oidc-provider/package-lock.json" || \
+		[ ! -d "$(LOCALBIN)/oidc-provider/node_modules/oidc-provider" ]; then \
+		rm -rf "$(LOCALBIN)/oidc-provider" && mkdir -p "$(LOCALBIN)/oidc-provider" && \
+		cp hack/oidc-provider/package.json hack/oidc-provider/package-lock.json "$(LOCALBIN)/oidc-provider/" && \
+		cd "$(LOCALBIN)/oidc-provider" && npm ci --no-audit --no-fund --ignore-scripts; \
 	fi
 
 .PHONY: bench

@@ -64,6 +64,7 @@ import (
 	"github.com/toolregistry/mcp-registry-operator/internal/egress"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
 	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
+	"github.com/toolregistry/mcp-registry-operator/internal/oauth"
 )
 
 // version is the manager's version, reported to MCP servers; set with -ldflags "-X main.version=...".
@@ -462,6 +463,7 @@ func setUpManager(mgrCtx context.Context, opts options, shared sharedParts, fenc
 		Client:                  controller.OperatorClient(mgr),
 		APIReader:               mgr.GetAPIReader(),
 		Discoverer:              &mcp.Client{Egress: shared.egress, Limits: limits, Version: version},
+		OAuth:                   &oauth.Manager{Egress: shared.egress, Clock: clock.RealClock{}},
 		Recorder:                mgr.GetEventRecorder("mcp-registry-operator"),
 		Clock:                   clock.RealClock{},
 		MaxConcurrentReconciles: opts.maxConcurrentSyncs,

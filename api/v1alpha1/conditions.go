@@ -34,6 +34,10 @@ const (
 	// tools it uses: a comma-separated list of references `[<namespace>/]<server>[:<tool>]`.
 	ToolsAnnotation = "mcp.toolregistry.io/tools"
 
+	// RevocationPendingAnnotation, on the credentials Secret the operator owns for an OAuth2
+	// MCPServer, says without secrets what a delete would revoke (read by `kubectl mcp impact`).
+	RevocationPendingAnnotation = "mcp.toolregistry.io/revocation-pending"
+
 	// ForceDeleteAnnotation, set to "true" on an MCPServer or MCPTool, skips the in-use check when it
 	// is deleted. The operator emits a Warning Event naming every consumer it breaks.
 	ForceDeleteAnnotation = "mcp.toolregistry.io/force-delete"
@@ -82,8 +86,19 @@ const (
 	// The server is Stalled until the Secret appears.
 	ReasonSecretNotFound = "SecretNotFound"
 
-	// ReasonAuthenticationFailed: the MCP server rejected the configured credentials.
+	// ReasonAuthenticationFailed: the MCP server rejected the configured credentials, or (OAuth2)
+	// the authorization server refused the client or its token request, or the server answered
+	// 403 insufficient_scope.
 	ReasonAuthenticationFailed = "AuthenticationFailed"
+
+	// ReasonDiscoveryFailed: (OAuth2) the authorization server could not be found: no
+	// resource_metadata challenge and no protected resource metadata, metadata that does not
+	// match, or a metadata URL the endpoint policy refuses.
+	ReasonDiscoveryFailed = "DiscoveryFailed"
+
+	// ReasonRegistrationFailed: (OAuth2, registration: Dynamic) the authorization server refused
+	// to register a client, or offers no registration endpoint.
+	ReasonRegistrationFailed = "RegistrationFailed"
 
 	// ReasonEndpointNotAllowed: the endpoint (or an address its name resolves to) is in the
 	// manager's --endpoint-deny-cidrs and not in --endpoint-allow-cidrs. No connection was made.

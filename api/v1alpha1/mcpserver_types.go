@@ -33,7 +33,7 @@ const (
 )
 
 // AuthType selects how the operator authenticates to an MCP server.
-// +kubebuilder:validation:Enum=None;Bearer
+// +kubebuilder:validation:Enum=None;Bearer;OAuth2
 type AuthType string
 
 const (
@@ -42,6 +42,31 @@ const (
 	// AuthBearer sends `Authorization: Bearer <token>`, the token read from a
 	// Secret the user owns.
 	AuthBearer AuthType = "Bearer"
+	// AuthOAuth2 obtains OAuth 2.0 access tokens with the client credentials grant (the MCP
+	// io.modelcontextprotocol/oauth-client-credentials extension) and sends them as bearer tokens.
+	AuthOAuth2 AuthType = "OAuth2"
+)
+
+// TokenEndpointAuthMethod is how a client with a client secret authenticates to the token
+// endpoint (RFC 6749 section 2.3.1).
+// +kubebuilder:validation:Enum=client_secret_basic;client_secret_post
+type TokenEndpointAuthMethod string
+
+const (
+	// ClientSecretBasic sends the client id and secret with HTTP Basic authentication.
+	ClientSecretBasic TokenEndpointAuthMethod = "client_secret_basic"
+	// ClientSecretPost sends them as client_id and client_secret form parameters.
+	ClientSecretPost TokenEndpointAuthMethod = "client_secret_post"
+)
+
+// ClientRegistration selects how the operator gets an OAuth client it did not receive.
+// +kubebuilder:validation:Enum=Dynamic
+type ClientRegistration string
+
+const (
+	// RegistrationDynamic registers a client with the authorization server (RFC 7591), once for the
+	// MCPServer's whole life, and de-registers it (RFC 7592) when the MCPServer is deleted.
+	RegistrationDynamic ClientRegistration = "Dynamic"
 )
 
 // DeletionPolicy says what deleting an MCPServer does to the objects it owns.
@@ -97,11 +122,92 @@ type BearerAuth struct {
 	SecretRef SecretKeyReference `json:"secretRef"`
 }
 
+// SecretReference names a Secret in the MCPServer's namespace whose keys are fixed by the field
+// that references it.
+type SecretReference struct {
+	// name of the Secret, in the same namespace as the MCPServer.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="must be a valid Secret name: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+	Name string `json:"name"`
+}
+
+// OAuth2Auth configures OAuth 2.0 for the operator's own, browserless access to the MCP server:
+// the client credentials grant of the MCP authorization specification's
+// io.modelcontextprotocol/oauth-client-credentials extension. Exactly one client source is set:
+// clientSecretRef, privateKeyRef or registration.
+// +kubebuilder:validation:XValidation:rule="(has(self.clientSecretRef) ? 1 : 0) + (has(self.privateKeyRef) ? 1 : 0) + (has(self.registration) ? 1 : 0) == 1",message="set exactly one client source: clientSecretRef (a pre-registered client with a secret), privateKeyRef (a pre-registered client with a private key, private_key_jwt) or registration: Dynamic"
+// +kubebuilder:validation:XValidation:rule="!has(self.tokenEndpointAuthMethod) || has(self.clientSecretRef)",message="tokenEndpointAuthMethod applies only to clientSecretRef (privateKeyRef always uses private_key_jwt; a dynamic client uses what it registered)"
+// +kubebuilder:validation:XValidation:rule="!has(self.initialAccessTokenRef) || has(self.registration)",message="initialAccessTokenRef applies only to registration: Dynamic"
+type OAuth2Auth struct {
+	// issuerURL names the authorization server. When absent it is discovered as the MCP
+	// specification says: from the server's 401 (WWW-Authenticate resource_metadata, RFC 9728),
+	// else from the protected resource metadata at the endpoint's well-known URLs. Must be https;
+	// plain http is accepted only for a loopback host, for development, and only where the
+	// manager's endpoint policy allows loopback.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getHostname() != '' && (url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && (url(self).getHostname() == 'localhost' || url(self).getHostname().startsWith('127.') || url(self).getHostname() == '::1')))",message="issuerURL must be an absolute https:// URL (http:// only for a loopback host)"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#')",message="issuerURL must not have a query or fragment (RFC 8414)"
+	IssuerURL string `json:"issuerURL,omitempty"`
+
+	// scopes requested with each token. When absent, the scope the server's 401 names is used,
+	// else the scopes_supported of its protected resource metadata, else none.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	// +kubebuilder:validation:items:XValidation:rule="self.matches('^[!#-\\\\[\\\\]-~]+$')",message="a scope is printable ASCII without spaces, double quotes or backslashes (RFC 6749 section 3.3)"
+	Scopes []string `json:"scopes,omitempty"`
+
+	// resource is the RFC 8707 resource indicator sent with each token request: the audience of
+	// the tokens. Default: the server's canonical URL (spec.url without fragment).
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() != '' && !self.contains('#')",message="resource must be an absolute URI without a fragment (RFC 8707)"
+	Resource string `json:"resource,omitempty"`
+
+	// clientSecretRef names a Secret you own holding a pre-registered client: keys client_id and
+	// client_secret. Sent as tokenEndpointAuthMethod says. The operator only reads it.
+	// +optional
+	ClientSecretRef *SecretReference `json:"clientSecretRef,omitempty"`
+
+	// tokenEndpointAuthMethod is how clientSecretRef's client authenticates:
+	// client_secret_basic (the default) or client_secret_post.
+	// +optional
+	TokenEndpointAuthMethod TokenEndpointAuthMethod `json:"tokenEndpointAuthMethod,omitempty"`
+
+	// privateKeyRef names a Secret you own holding a pre-registered client that authenticates
+	// with private_key_jwt (RFC 7523): keys client_id, private_key (PEM: an RSA key, signed RS256,
+	// or a P-256 EC key, signed ES256) and, optionally, key_id (the JWS kid). The key never leaves
+	// the operator: each token request carries a signed assertion valid for one minute. The
+	// extension recommends this kind.
+	// +optional
+	PrivateKeyRef *SecretReference `json:"privateKeyRef,omitempty"`
+
+	// registration: Dynamic registers a client with the authorization server (RFC 7591) once
+	// for this MCPServer's whole life, keeps its credentials in a Secret the MCPServer owns (named
+	// <server>-oauth2), and de-registers it (RFC 7592) on delete. Deprecated by the MCP
+	// specification 2026-07-28 in favour of pre-registered clients, but what hosted registries
+	// do.
+	// +optional
+	Registration ClientRegistration `json:"registration,omitempty"`
+
+	// initialAccessTokenRef names a Secret key holding the initial access token some
+	// authorization servers require for registration (RFC 7591 section 3).
+	// +optional
+	InitialAccessTokenRef *SecretKeyReference `json:"initialAccessTokenRef,omitempty"`
+}
+
 // MCPServerAuth configures how the operator authenticates to the MCP server.
 // +kubebuilder:validation:XValidation:rule="!has(self.type) || self.type != 'Bearer' || has(self.bearer)",message="auth.bearer is required when auth.type is Bearer"
 // +kubebuilder:validation:XValidation:rule="!has(self.bearer) || (has(self.type) && self.type == 'Bearer')",message="auth.bearer may only be set when auth.type is Bearer"
+// +kubebuilder:validation:XValidation:rule="!has(self.type) || self.type != 'OAuth2' || has(self.oauth2)",message="auth.oauth2 is required when auth.type is OAuth2"
+// +kubebuilder:validation:XValidation:rule="!has(self.oauth2) || (has(self.type) && self.type == 'OAuth2')",message="auth.oauth2 may only be set when auth.type is OAuth2"
 type MCPServerAuth struct {
-	// type of authentication: None (the default) or Bearer.
+	// type of authentication: None (the default), Bearer or OAuth2.
 	// +optional
 	// +kubebuilder:default=None
 	Type AuthType `json:"type,omitempty"`
@@ -109,6 +215,10 @@ type MCPServerAuth struct {
 	// bearer configures bearer-token authentication; required when type is Bearer.
 	// +optional
 	Bearer *BearerAuth `json:"bearer,omitempty"`
+
+	// oauth2 configures OAuth 2.0 client credentials; required when type is OAuth2.
+	// +optional
+	OAuth2 *OAuth2Auth `json:"oauth2,omitempty"`
 }
 
 // MCPServerTLS configures TLS for https endpoints.
@@ -404,6 +514,28 @@ type MCPServerStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
 	LastSyncError string `json:"lastSyncError,omitempty"`
+
+	// oauth2 is what the operator uses for OAuth 2.0 (auth.type OAuth2). Never a secret.
+	// +optional
+	OAuth2 *OAuth2Status `json:"oauth2,omitempty"`
+}
+
+// OAuth2Status is the OAuth 2.0 state a person needs; it never holds a secret.
+type OAuth2Status struct {
+	// issuer is the authorization server's issuer identifier, as its metadata states it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	Issuer string `json:"issuer,omitempty"`
+
+	// clientID is the OAuth client the operator authenticates as.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	ClientID string `json:"clientID,omitempty"`
+
+	// tokenExpiresAt is when the access token in use expires (absent when the authorization
+	// server did not say). It is renewed before then.
+	// +optional
+	TokenExpiresAt *metav1.Time `json:"tokenExpiresAt,omitempty"`
 }
 
 // MCPServer is a remote Model Context Protocol server. The operator lists its

@@ -157,6 +157,19 @@ var _ = Describe("MCPServer and MCPTool admission", func() {
 		}
 	})
 
+	It("accepts each OAuth2 client kind", func() {
+		for i, oauth2 := range []string{
+			"{clientSecretRef: {name: client}, tokenEndpointAuthMethod: client_secret_post, scopes: [mcp:tools, \"read:issues\"], resource: \"https://mcp.example.com/mcp\"}",
+			"{privateKeyRef: {name: key}, issuerURL: \"https://auth.example.com/tenants/a\"}",
+			"{registration: Dynamic, initialAccessTokenRef: {name: iat, key: token}, issuerURL: \"http://127.0.0.1:9000\"}",
+			"{registration: Dynamic, issuerURL: \"http://localhost:9000/\"}",
+		} {
+			obj := objectFromYAML(namespace, serverYAML("url: https://mcp.example.com/mcp\nauth: {type: OAuth2, oauth2: "+oauth2+"}"))
+			obj.SetName(fmt.Sprintf("oauth2-%d", i))
+			Expect(k8sClient.Create(ctx, obj)).To(Succeed(), oauth2)
+		}
+	})
+
 	It("applies the documented defaults, and a new object never reads as reconciled", func() {
 		server := &mcpv1alpha1.MCPServer{
 			ObjectMeta: metav1.ObjectMeta{Name: "defaults", Namespace: namespace},
@@ -237,8 +250,50 @@ annotations: {readOnlyHint: true, openWorldHint: false}
 			"url must be an absolute http:// or https:// URL with a host"),
 		Entry("unknown transport", spec("url: https://mcp.example.com\ntransport: WebSocket"),
 			`spec.transport: Unsupported value: "WebSocket": supported values: "StreamableHTTP", "SSE"`),
-		Entry("OAuth2, which is not supported yet", spec("url: https://mcp.example.com\nauth: {type: OAuth2}"),
-			`spec.auth.type: Unsupported value: "OAuth2": supported values: "None", "Bearer"`),
+		Entry("unknown auth type", spec("url: https://mcp.example.com\nauth: {type: Basic}"),
+			`spec.auth.type: Unsupported value: "Basic": supported values: "None", "Bearer", "OAuth2"`),
+		Entry("OAuth2 without oauth2", spec("url: https://mcp.example.com\nauth: {type: OAuth2}"),
+			"auth.oauth2 is required when auth.type is OAuth2"),
+		Entry("oauth2 without type OAuth2",
+			spec("url: https://mcp.example.com\nauth: {oauth2: {registration: Dynamic}}"),
+			"auth.oauth2 may only be set when auth.type is OAuth2"),
+		Entry("OAuth2 without a client source", spec("url: https://mcp.example.com\nauth: {type: OAuth2, oauth2: {scopes: [mcp]}}"),
+			"set exactly one client source"),
+		Entry("OAuth2 with two client sources",
+			spec("url: https://mcp.example.com\nauth: {type: OAuth2, oauth2: {registration: Dynamic, clientSecretRef: {name: c}}}"),
+			"set exactly one client source"),
+		Entry("tokenEndpointAuthMethod without clientSecretRef",
+			spec("url: https://mcp.example.com\nauth: {type: OAuth2, oauth2: {privateKeyRef: {name: k}, tokenEndpointAuthMethod: client_secret_post}}"),
+			"tokenEndpointAuthMethod applies only to clientSecretRef"),
+		Entry("unknown tokenEndpointAuthMethod",
+			spec("url: https://mcp.example.com\nauth: {type: OAuth2, oauth2: {clientSecretRef: {name: c}, tokenEndpointAuthMethod: private_key_jwt}}"),
+			`Unsupported value: "private_key_jwt"`),
+		Entry("initialAccessTokenRef without dynamic registration",
+			spec("url: https://mcp.example.com\nauth: {type: OAuth2, oauth2: {clientSecretRef: {name: c}, initialAccessTokenRef: {name: iat, key: token}}}"),
+			"initialAccessTokenRef applies only to registration: Dynamic"),
+		Entry("unknown registration", spec("url: https://mcp.example.com\nauth: {type: OAuth2, oauth2: {registration: Static}}"),
+			`Unsupported value: "Static": supported values: "Dynamic"`),
+		Entry("plain http issuer on another host",
+			spec("url: https://mcp.example.com\nauth: {type: OAuth2, oauth2: {registration: Dynamic, issuerURL: http://auth.example.com}}"),
+			"issuerURL must be an absolute https:// URL (http:// only for a loopback host)"),
+		Entry("issuer that is not a URL",
+			spec("url: https://mcp.example.com\nauth: {type: OAuth2, oauth2: {registration: Dynamic, issuerURL: auth server}}"),
+			"issuerURL must be an absolute https:// URL"),
+		Entry("issuer with a query",
+			spec("url: https://mcp.example.com\nauth: {type: OAuth2, oauth2: {registration: Dynamic, issuerURL: \"https://auth.example.com/?tenant=a\"}}"),
+			"issuerURL must not have a query or fragment"),
+		Entry("scope with a space",
+			spec("url: https://mcp.example.com\nauth: {type: OAuth2, oauth2: {registration: Dynamic, scopes: [\"read write\"]}}"),
+			"a scope is printable ASCII without spaces"),
+		Entry("too many scopes",
+			spec("url: https://mcp.example.com\nauth: {type: OAuth2, oauth2: {registration: Dynamic, scopes: [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19, s20, s21, s22, s23, s24, s25, s26, s27, s28, s29, s30, s31, s32]}}"),
+			"must have at most 32 items"),
+		Entry("resource with a fragment",
+			spec("url: https://mcp.example.com\nauth: {type: OAuth2, oauth2: {registration: Dynamic, resource: \"https://mcp.example.com/mcp#x\"}}"),
+			"resource must be an absolute URI without a fragment"),
+		Entry("client Secret name that is not a valid name",
+			spec("url: https://mcp.example.com\nauth: {type: OAuth2, oauth2: {clientSecretRef: {name: My_Client}}}"),
+			"must be a valid Secret name"),
 		Entry("Bearer without bearer", spec("url: https://mcp.example.com\nauth: {type: Bearer}"),
 			"auth.bearer is required when auth.type is Bearer"),
 		Entry("bearer without type Bearer",

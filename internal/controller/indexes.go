@@ -139,6 +139,18 @@ func secretNames(server *mcpv1alpha1.MCPServer) []string {
 	if a := server.Spec.Auth; a != nil && a.Bearer != nil {
 		names = append(names, a.Bearer.SecretRef.Name)
 	}
+	if a := server.Spec.Auth; a != nil && a.OAuth2 != nil {
+		o := a.OAuth2
+		if o.ClientSecretRef != nil {
+			names = append(names, o.ClientSecretRef.Name)
+		}
+		if o.PrivateKeyRef != nil {
+			names = append(names, o.PrivateKeyRef.Name)
+		}
+		if o.InitialAccessTokenRef != nil {
+			names = append(names, o.InitialAccessTokenRef.Name)
+		}
+	}
 	if t := server.Spec.TLS; t != nil && t.CASecretRef != nil {
 		names = append(names, t.CASecretRef.Name)
 	}

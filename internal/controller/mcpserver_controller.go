@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -52,6 +53,7 @@ import (
 	"github.com/toolregistry/mcp-registry-operator/internal/egress"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
 	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
+	"github.com/toolregistry/mcp-registry-operator/internal/oauth"
 	"github.com/toolregistry/mcp-registry-operator/internal/registry"
 	"github.com/toolregistry/mcp-registry-operator/internal/text"
 )
@@ -76,8 +78,10 @@ type MCPServerReconciler struct {
 	APIReader client.Reader
 	// Discoverer talks MCP; tests substitute a fake.
 	Discoverer mcp.Discoverer
-	Recorder   events.EventRecorder
-	Clock      clock.Clock
+	// OAuth obtains, renews and revokes OAuth2 tokens (auth.type OAuth2).
+	OAuth    *oauth.Manager
+	Recorder events.EventRecorder
+	Clock    clock.Clock
 	// MaxConcurrentReconciles bounds parallel syncs (each may wait on a slow server).
 	MaxConcurrentReconciles int
 	// Gate makes passes wait while the API server is unreachable (nil: no gate).
@@ -98,15 +102,16 @@ type MCPServerReconciler struct {
 //     on mcpservers/finalizers, which OwnerReferencesPermissionEnforcement requires to create
 //     MCPTools with blockOwnerDeletion.
 //   - MCPTools: the operator creates, updates, deletes (one collection call per cascade) them.
-//   - Secrets: get a referenced bearer or CA Secret; list and watch metadata to notice changes;
-//     patch to release owned Secrets on orphan; delete only those the server controls (checked
-//     by UID before each delete). No create: the operator writes no Secret today.
+//   - Secrets: get a referenced bearer, CA or OAuth2 client Secret; list and watch metadata to
+//     notice changes; create the one credentials Secret an OAuth2 server owns (<server>-oauth2)
+//     and patch it (never a Secret it does not control); patch to release owned Secrets on
+//     orphan; delete only those the server controls (checked by UID before each delete).
 //
 // +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcpservers,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcpservers/status,verbs=patch
 // +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcpservers/finalizers,verbs=update
 // +kubebuilder:rbac:groups=mcp.toolregistry.io,resources=mcptools,verbs=get;list;watch;create;update;patch;delete;deletecollection
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch
@@ -210,6 +215,10 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 	}
 
 	endpoint, err := r.endpoint(ctx, server)
+	var oauthReq *oauth.Request
+	if err == nil {
+		oauthReq, err = r.oauthRequestFor(ctx, server, endpoint.Timeout)
+	}
 	if err != nil {
 		var stalled *stalledError
 		if errors.As(err, &stalled) {
@@ -221,7 +230,7 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 
 	start := server.Status.DeepCopy()
 	now := metav1.NewTime(r.Clock.Now())
-	discovered, err := r.Discoverer.Discover(ctx, endpoint)
+	discovered, err := r.discover(ctx, server, endpoint, oauthReq)
 	if err != nil {
 		r.Metrics.ObserveSync(metrics.SyncFailed, r.Clock.Since(now.Time))
 		return r.syncFailed(server, inputs, start, now, err)
@@ -278,7 +287,29 @@ func (r *MCPServerReconciler) syncFailed(server *mcpv1alpha1.MCPServer, inputs s
 	server.Status.LastSyncError = msg
 
 	reason := mcpv1alpha1.ReasonSyncFailed
-	if errors.Is(err, egress.ErrDenied) {
+	var stalled *stalledError
+	if errors.As(err, &stalled) {
+		reason = stalled.reason
+		r.markStalled(server, reason, stalled.msg)
+	} else if why := insufficientScope(err); why != "" {
+		// Retrying with the same scopes would get the same answer: reported, not looped on.
+		reason = mcpv1alpha1.ReasonAuthenticationFailed
+		r.markStalled(server, reason, "Authentication failed: "+text.ForMessage(why, maxSyncErrorLength))
+	} else if oauthReason, stalled, ok := oauthSyncFailure(err); ok && server.Spec.Auth != nil && server.Spec.Auth.Type == mcpv1alpha1.AuthOAuth2 {
+		reason = oauthReason
+		prefix := map[string]string{
+			mcpv1alpha1.ReasonDiscoveryFailed:      "Authorization server discovery failed: ",
+			mcpv1alpha1.ReasonRegistrationFailed:   "Client registration failed: ",
+			mcpv1alpha1.ReasonAuthenticationFailed: "Authentication failed: ",
+		}[reason]
+		if stalled {
+			r.markStalled(server, reason, prefix+msg)
+		} else {
+			setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionFalse, reason, prefix+msg)
+			setCondition(server, mcpv1alpha1.ConditionReconciling, metav1.ConditionTrue, reason, "Retrying with backoff: the authorization server asked to retry later")
+			meta.RemoveStatusCondition(&server.Status.Conditions, mcpv1alpha1.ConditionStalled)
+		}
+	} else if errors.Is(err, egress.ErrDenied) {
 		// The manager's endpoint policy refused the address: no connection was made, and none
 		// will be until the URL (or the policy) changes. Retried at the backoff all the same: the
 		// name may resolve elsewhere later.
@@ -376,6 +407,44 @@ func (r *MCPServerReconciler) syncInputs(ctx context.Context, server *mcpv1alpha
 		}
 	}
 	return syncInputs{uid: server.UID, generation: server.Generation, secrets: versions.String()}, nil
+}
+
+// discover lists what the server offers. An OAuth2 server's token is obtained first; when the
+// server refuses it (401), one new token is obtained, after discovering the authorization server
+// afresh, and tried once: not a loop.
+func (r *MCPServerReconciler) discover(ctx context.Context, server *mcpv1alpha1.MCPServer, ep mcp.Endpoint, req *oauth.Request) (*mcp.Result, error) {
+	if req == nil {
+		server.Status.OAuth2 = nil
+		return r.Discoverer.Discover(ctx, ep)
+	}
+	token, err := r.authorize(ctx, server, req, "")
+	if err != nil {
+		return nil, err
+	}
+	ep.BearerToken = token
+	result, err := r.Discoverer.Discover(ctx, ep)
+	var refused *mcp.RefusedError
+	if errors.As(err, &refused) && refused.Status == http.StatusUnauthorized {
+		logf.FromContext(ctx).Info("The MCP server refused the OAuth token: obtaining a new one, once")
+		if token, err = r.authorize(ctx, server, req, token); err != nil {
+			return nil, err
+		}
+		ep.BearerToken = token
+		result, err = r.Discoverer.Discover(ctx, ep)
+	}
+	return result, err
+}
+
+// oauthRequestFor is the OAuth2 token request of the server, nil when it does not use OAuth2.
+func (r *MCPServerReconciler) oauthRequestFor(ctx context.Context, server *mcpv1alpha1.MCPServer, timeout time.Duration) (*oauth.Request, error) {
+	a := server.Spec.Auth
+	if a == nil || a.Type != mcpv1alpha1.AuthOAuth2 || a.OAuth2 == nil {
+		return nil, nil
+	}
+	if r.OAuth == nil {
+		return nil, errors.New("the manager has no OAuth client")
+	}
+	return r.oauthRequest(ctx, server, timeout)
 }
 
 // stalledError is an error that retrying cannot fix until the user changes something.

@@ -56,8 +56,9 @@ const (
 //
 //   - Orphan (spec.deletionPolicy, or the "orphan" finalizer `kubectl delete --cascade=orphan`
 //     adds): drop this server's ownerReference from its MCPTools, then remove the finalizer.
-//   - Delete: delete the server's MCPTools, wait until they are gone (each MCPTool's own
-//     in-use-protection finalizer may hold it), then remove the finalizer.
+//   - Delete: once nothing uses it (or forced), revoke its OAuth2 credentials, delete the
+//     server's MCPTools, wait until they are gone (each MCPTool's own in-use-protection finalizer
+//     may hold it), delete the Secrets it owns, then remove the finalizer.
 func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1alpha1.MCPServer) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(server, mcpv1alpha1.ServerFinalizer) {
 		return ctrl.Result{}, nil
@@ -111,6 +112,12 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 		}
 	}
 	r.unblock(ctx, server)
+
+	// Credentials first (DESIGN section 7, step 4): tokens revoked, a dynamic client
+	// de-registered, before anything is removed.
+	if err := r.revokeCredentials(ctx, server, secrets); err != nil {
+		return ctrl.Result{}, r.revocationFailed(ctx, before, server, err)
+	}
 
 	recheck := deleteSafetyResync
 	if remaining > 0 {

@@ -41,6 +41,7 @@ import (
 	"github.com/toolregistry/mcp-registry-operator/internal/apigate"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
 	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
+	"github.com/toolregistry/mcp-registry-operator/internal/oauth"
 	"github.com/toolregistry/mcp-registry-operator/test/utils"
 )
 
@@ -111,6 +112,7 @@ var _ = BeforeSuite(func() {
 		Client:                  OperatorClient(mgr),
 		APIReader:               mgr.GetAPIReader(),
 		Discoverer:              &mcp.Client{Egress: utils.LoopbackEgress(), Version: "test"},
+		OAuth:                   &oauth.Manager{Egress: utils.LoopbackEgress(), Clock: clock.RealClock{}},
 		Recorder:                mgr.GetEventRecorder("mcp-registry-operator"),
 		Clock:                   clock.RealClock{},
 		MaxConcurrentReconciles: 4,

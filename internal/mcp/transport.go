@@ -42,7 +42,7 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-		rt.tracker.record(resp.StatusCode)
+		rt.tracker.record(resp.StatusCode, resp.Header.Values("WWW-Authenticate"))
 	}
 	resp.Body = &limitedBody{body: resp.Body, remaining: rt.maxBytes, max: rt.maxBytes}
 	return resp, nil
@@ -76,9 +76,10 @@ func (b *limitedBody) Close() error { return b.body.Close() }
 // statusTracker remembers whether the server refused the credentials during a discovery, and
 // whether the egress refused a request (the SDK may not keep the error's chain).
 type statusTracker struct {
-	mu      sync.Mutex
-	status  int
-	refusal error
+	mu        sync.Mutex
+	status    int
+	challenge []string
+	refusal   error
 }
 
 // refused records err when it is the egress refusing a request (endpoint policy, redirect,
@@ -96,11 +97,26 @@ func (t *statusTracker) refused(err error) {
 	}
 }
 
-func (t *statusTracker) record(status int) {
+func (t *statusTracker) record(status int, challenge []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.status = status
+	t.challenge = append([]string(nil), challenge[:min(len(challenge), 4)]...)
 }
+
+// RefusedError is a discovery the server refused with HTTP 401 or 403; errors.Is matches it with
+// ErrUnauthorized.
+type RefusedError struct {
+	// Status is 401 or 403.
+	Status int
+	// Challenge holds the WWW-Authenticate values the server sent (at most 4).
+	Challenge []string
+}
+
+func (e *RefusedError) Error() string { return fmt.Sprintf("%v (HTTP %d)", ErrUnauthorized, e.Status) }
+
+// Is makes errors.Is(err, ErrUnauthorized) true.
+func (e *RefusedError) Is(target error) bool { return target == ErrUnauthorized }
 
 // wrap marks err as ErrUnauthorized when the server answered 401 or 403, and puts first the
 // egress' refusal, when one caused it.
@@ -111,7 +127,7 @@ func (t *statusTracker) wrap(err error) error {
 		return fmt.Errorf("%w (%v)", t.refusal, err)
 	}
 	if t.status != 0 {
-		return fmt.Errorf("%w (HTTP %d): %w", ErrUnauthorized, t.status, err)
+		return fmt.Errorf("%w: %w", &RefusedError{Status: t.status, Challenge: t.challenge}, err)
 	}
 	return err
 }

@@ -365,11 +365,25 @@ func (s *session) impact(ctx context.Context, name, output string) error {
 	for _, sec := range secrets.Items {
 		if ref := metav1.GetControllerOf(&sec); ref != nil && ref.UID == server.UID {
 			report.Secrets = append(report.Secrets, sec.Name)
+			// The operator notes, without secrets, what the delete would revoke first.
+			if pending := sec.Annotations[mcpv1alpha1.RevocationPendingAnnotation]; pending != "" {
+				report.Credentials = append(report.Credentials, strings.Split(pending, "; ")...)
+			}
 		}
 	}
 	var referenced []string
 	if a := server.Spec.Auth; a != nil && a.Bearer != nil {
 		referenced = append(referenced, a.Bearer.SecretRef.Name)
+	}
+	if a := server.Spec.Auth; a != nil && a.OAuth2 != nil {
+		for _, ref := range []*mcpv1alpha1.SecretReference{a.OAuth2.ClientSecretRef, a.OAuth2.PrivateKeyRef} {
+			if ref != nil {
+				referenced = append(referenced, ref.Name)
+			}
+		}
+		if ref := a.OAuth2.InitialAccessTokenRef; ref != nil {
+			referenced = append(referenced, ref.Name)
+		}
 	}
 	if tls := server.Spec.TLS; tls != nil && tls.CASecretRef != nil {
 		referenced = append(referenced, tls.CASecretRef.Name)
@@ -389,7 +403,7 @@ func (s *session) impact(ctx context.Context, name, output string) error {
 	report.Blocked = blocked && !report.Forced && !orphan
 	if orphan {
 		// Orphan releases everything and blocks nothing.
-		report.Secrets, report.Tools = []string{}, releaseOnly(report.Tools)
+		report.Secrets, report.Tools, report.Credentials = []string{}, releaseOnly(report.Tools), []string{}
 	}
 
 	switch output {

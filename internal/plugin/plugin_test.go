@@ -221,6 +221,34 @@ func TestPlugin(t *testing.T) {
 			t.Fatalf("err %v\n%s", err, out)
 		}
 	})
+	t.Run("impact: OAuth2 credentials the delete would revoke, without secrets", func(t *testing.T) {
+		vault := k.server(t, "other", "vault", []string{"read"}, func(s *mcpv1alpha1.MCPServer) {
+			s.Spec.Auth = &mcpv1alpha1.MCPServerAuth{Type: mcpv1alpha1.AuthOAuth2, OAuth2: &mcpv1alpha1.OAuth2Auth{
+				PrivateKeyRef: &mcpv1alpha1.SecretReference{Name: "vault-key"}}}
+		})
+		pending := `revoke 2 tokens (valid until 2026-12-02T15:00:00Z at the latest) issued to client "registry" by https://auth.example.com at https://auth.example.com/revoke; ` +
+			`de-register dynamic client "dyn-1" at https://auth.example.com/reg/dyn-1`
+		k.create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "vault-oauth2", Namespace: "other",
+			Annotations:     map[string]string{mcpv1alpha1.RevocationPendingAnnotation: pending},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "mcp.toolregistry.io/v1alpha1", Kind: "MCPServer", Name: "vault", UID: vault.UID, Controller: ptr.To(true)}}},
+			StringData: map[string]string{"tokens": "secret-token-value"}})
+		out, err := k.run("impact", "vault", "-n", "other")
+		if err != nil {
+			t.Fatalf("err %v\n%s", err, out)
+		}
+		for _, want := range []string{
+			"Secrets deleted (owned by the server): vault-oauth2",
+			"Secrets kept (yours, only referenced): vault-key (missing)",
+			`Credentials revoked: revoke 2 tokens (valid until 2026-12-02T15:00:00Z at the latest) issued to client "registry" by https://auth.example.com at https://auth.example.com/revoke, de-register dynamic client "dyn-1"`,
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, "secret-token-value") {
+			t.Errorf("the output shows a token:\n%s", out)
+		}
+	})
 	t.Run("impact: unknown server", func(t *testing.T) {
 		_, err := k.run("impact", "nope", "-n", "tools")
 		if err == nil || errors.Is(err, ErrBlocked) || !strings.Contains(err.Error(), "MCPServer tools/nope not found") {

@@ -36,6 +36,9 @@ type user struct {
 	ns string
 	// output is everything kubectl printed for the user, searched for leaked secrets.
 	output strings.Builder
+	// secrets are values of this scenario's own that must appear nowhere either (e.g. OAuth
+	// tokens and client secrets), besides the test server's token.
+	secrets []string
 }
 
 // newUser creates the scenario's namespace. When the scenario fails, what is left in it, its events

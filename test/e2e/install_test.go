@@ -133,7 +133,7 @@ func TestInstallBundle(t *testing.T) {
 		// The reviewed grant, verb by verb (see the RBAC comment in mcpserver_controller.go).
 		want := map[string][]string{
 			"/namespaces":                    {"get", "list", "watch"},
-			"/secrets":                       {"delete", "get", "list", "patch", "watch"},
+			"/secrets":                       {"create", "delete", "get", "list", "patch", "watch"},
 			"apps/daemonsets":                {"get", "list", "watch"},
 			"apps/deployments":               {"get", "list", "watch"},
 			"apps/statefulsets":              {"get", "list", "watch"},

@@ -16,8 +16,9 @@ limitations under the License.
 
 // Package mcpserver is a small MCP server, built on the official Go SDK, for tests and for the
 // README walkthrough. Its tool set, prompt count and page size can be changed while it runs, it
-// can check a bearer token, and it can be told to fail: answer HTTP errors, answer slowly, answer
-// garbage. It serves Streamable HTTP on /mcp and SSE on /sse.
+// can check a bearer token or act as an OAuth 2.0 protected resource (see OAuth), and it can be
+// told to fail: answer HTTP errors, answer slowly, answer garbage. It serves Streamable HTTP on
+// /mcp and SSE on /sse.
 package mcpserver
 
 import (
@@ -72,6 +73,9 @@ type Config struct {
 	PageSize int
 	// Token, when set, must be presented as `Authorization: Bearer <Token>`; otherwise HTTP 401.
 	Token string
+	// OAuth, when set, makes the server an OAuth 2.0 protected resource (see OAuth); Token is
+	// then ignored.
+	OAuth *OAuth
 	// Failure makes the server misbehave.
 	Failure Failure
 	// Delay is added before every answer.
@@ -83,6 +87,7 @@ type Server struct {
 	mu       sync.Mutex
 	cfg      Config
 	requests atomic.Int64
+	auth     authState
 
 	listener net.Listener
 	http     *http.Server
@@ -134,6 +139,7 @@ func (s *Server) SSEURL() string { return s.scheme() + "://" + s.listener.Addr()
 
 // Close stops the server.
 func (s *Server) Close() error {
+	defer s.closeIntrospectionClient()
 	if s.tls != nil {
 		s.tls.CloseClientConnections()
 		s.tls.Close()
@@ -161,17 +167,21 @@ func (s *Server) Config() Config {
 	defer s.mu.Unlock()
 	cfg := s.cfg
 	cfg.Tools = append([]Tool(nil), s.cfg.Tools...)
+	cfg.OAuth = s.cfg.OAuth.clone()
 	return cfg
 }
 
 // Requests is the number of HTTP requests received, whatever their outcome.
 func (s *Server) Requests() int64 { return s.requests.Load() }
 
-// Handler serves Streamable HTTP on /mcp and SSE on /sse.
+// Handler serves Streamable HTTP on /mcp and SSE on /sse, and with OAuth the protected resource
+// metadata under /.well-known/oauth-protected-resource.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", sdk.NewStreamableHTTPHandler(s.newMCPServer, &sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true}))
 	mux.Handle("/sse", sdk.NewSSEHandler(s.newMCPServer, nil))
+	mux.HandleFunc(wellKnownPRM, s.serveMetadata)
+	mux.HandleFunc(wellKnownPRM+"/", s.serveMetadata)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
 		cfg := s.Config()
@@ -182,7 +192,13 @@ func (s *Server) Handler() http.Handler {
 				return
 			}
 		}
-		if cfg.Token != "" && r.Header.Get("Authorization") != "Bearer "+cfg.Token {
+		s.noteToken(r)
+		if cfg.OAuth != nil {
+			if isEndpoint(r.URL.Path) && !s.authorizeOAuth(w, r, cfg.OAuth) {
+				return
+			}
+		} else if cfg.Token != "" && r.Header.Get("Authorization") != "Bearer "+cfg.Token {
+			s.auth.unauthorized.Add(1)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mcp-test-server"`)
 			http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
 			return
