@@ -285,7 +285,7 @@ func insufficientScope(err error) string {
 	if c.Scope != "" {
 		msg += fmt.Sprintf(": it needs scope %q", c.Scope)
 	}
-	return msg + "; grant it to the client, or list it in spec.auth.oauth2.scopes (not retried until the spec or a Secret changes)"
+	return msg + "; grant it to the client, or list it in spec.auth.oauth2.scopes"
 }
 
 // revokeCredentials is the delete's first destructive step for an OAuth2 server: revoke every
