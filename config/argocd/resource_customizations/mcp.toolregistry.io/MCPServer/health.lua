@@ -3,7 +3,8 @@
 --   Progressing no status yet, generation not yet synced, Reconciling=True, or being deleted
 --               (Argo CD itself shows "Pending deletion" for any object being deleted)
 --   Degraded    Stalled=True, or Ready=False after a failed sync, for the current generation
---   Healthy     Ready=True at the current generation
+--   Healthy     Ready=True at the current generation (status.observedGeneration and the Ready
+--               condition's observedGeneration both equal metadata.generation)
 local hs = {}
 
 local function condition(conditions, type)
@@ -77,7 +78,7 @@ if status.observedGeneration == nil or status.observedGeneration < obj.metadata.
   return hs
 end
 
-if ready.status == "True" then
+if ready.status == "True" and current(ready) then
   hs.status = "Healthy"
   hs.message = ready.message
   return hs
@@ -86,6 +87,8 @@ end
 hs.status = "Progressing"
 if reconciling ~= nil and reconciling.status == "True" then
   hs.message = reconciling.message
+elseif not current(ready) then
+  hs.message = "Waiting for the operator to sync generation " .. obj.metadata.generation
 else
   hs.message = ready.message
 end

@@ -1,10 +1,11 @@
 -- Argo CD health of an mcp.toolregistry.io MCPTool (created by the operator for each tool an
 -- MCPServer offers), read from its Ready condition.
 --   Suspended   its server is suspended, or an override disabled the tool
---   Progressing no status yet, or being deleted
+--   Progressing no status yet, a status or Ready condition older than the current generation,
+--               or being deleted
 --   Degraded    its server is missing or not ready, or its pinned definition changed (or it
 --               must be pinned): a person has to review it
---   Healthy     Ready=True
+--   Healthy     Ready=True at the current generation
 local hs = {}
 
 local function condition(type)
@@ -34,6 +35,15 @@ end
 if ready == nil then
   hs.status = "Progressing"
   hs.message = "Waiting for the operator"
+  return hs
+end
+
+-- A status speaks for the current spec only when stamped with the current generation: the
+-- object's status.observedGeneration and its Ready condition's observedGeneration.
+local generation = obj.metadata.generation
+if obj.status.observedGeneration ~= generation or ready.observedGeneration ~= generation then
+  hs.status = "Progressing"
+  hs.message = "Waiting for the operator to reconcile generation " .. tostring(generation)
   return hs
 end
 
