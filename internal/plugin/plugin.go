@@ -62,7 +62,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	var consumerResources string
 	root := &cobra.Command{
 		Use:           "kubectl-mcp",
-		Short:         "Inspect the MCP registry: deletion impact, export, tools",
+		Short:         "Inspect the MCP registry: deletion impact, export, tools, pins, uninstall",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -141,7 +141,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	}
 	pin.Flags().BoolVar(&apply, "apply", false, "patch the MCPServer's spec.tools.overrides instead of printing them")
 
-	root.AddCommand(impact, export, tools, pin)
+	root.AddCommand(impact, export, tools, pin, newUninstallCommand(session))
 	return root
 }
 
@@ -309,33 +309,7 @@ func (s *session) impact(ctx context.Context, name, output string) error {
 			owned = append(owned, &tools.Items[i])
 		}
 	}
-	has := controller.ServerToolNames(server, owned)
-
-	// Every consumer that can count, read live: the operator's rule (consumers.UsesServer) says
-	// which use the server, and the index keys which tools they use.
-	var users []mcpv1alpha1.ConsumerReference
-	byKey := map[string][]mcpv1alpha1.ConsumerReference{}
-	for _, gvk := range s.kinds {
-		list := &metav1.PartialObjectMetadataList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := s.c.List(ctx, list, client.InNamespace(consumers.CountingNamespace(server))); err != nil {
-			return fmt.Errorf("cannot list %s: %w", gvk.Kind, err)
-		}
-		for i := range list.Items {
-			item := &list.Items[i]
-			if !consumers.UsesServer(item, server.Namespace, server.Name, func(tool string) bool { return has[tool] }) {
-				continue // a consumer being deleted, or one naming only tools the server lacks
-			}
-			ref := mcpv1alpha1.ConsumerReference{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind,
-				Namespace: item.Namespace, Name: item.Name}
-			users = append(users, ref)
-			for _, key := range consumers.IndexKeys(item) {
-				byKey[key] = append(byKey[key], ref)
-			}
-		}
-	}
-	// The server's namespace policy, applied once to everyone using the server or a tool.
-	allowed, err := controller.CountingConsumers(ctx, s.c, server, users)
+	allowed, byKey, err := s.liveUsers(ctx, server, owned)
 	if err != nil {
 		return err
 	}
@@ -420,6 +394,41 @@ func (s *session) impact(ctx context.Context, name, output string) error {
 		return ErrBlocked
 	}
 	return nil
+}
+
+// liveUsers reads, live, the consumers that count for server under the operator's rules
+// (consumers.UsesServer, then the server's namespace policy), and which index keys (the server,
+// each tool) each of them references.
+func (s *session) liveUsers(ctx context.Context, server *mcpv1alpha1.MCPServer, owned []*mcpv1alpha1.MCPTool) (
+	[]mcpv1alpha1.ConsumerReference, map[string][]mcpv1alpha1.ConsumerReference, error) {
+	has := controller.ServerToolNames(server, owned)
+	var users []mcpv1alpha1.ConsumerReference
+	byKey := map[string][]mcpv1alpha1.ConsumerReference{}
+	for _, gvk := range s.kinds {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := s.c.List(ctx, list, client.InNamespace(consumers.CountingNamespace(server))); err != nil {
+			return nil, nil, fmt.Errorf("cannot list %s: %w", gvk.Kind, err)
+		}
+		for i := range list.Items {
+			item := &list.Items[i]
+			if !consumers.UsesServer(item, server.Namespace, server.Name, func(tool string) bool { return has[tool] }) {
+				continue // a consumer being deleted, or one naming only tools the server lacks
+			}
+			ref := mcpv1alpha1.ConsumerReference{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind,
+				Namespace: item.Namespace, Name: item.Name}
+			users = append(users, ref)
+			for _, key := range consumers.IndexKeys(item) {
+				byKey[key] = append(byKey[key], ref)
+			}
+		}
+	}
+	// The server's namespace policy, applied once to everyone using the server or a tool.
+	allowed, err := controller.CountingConsumers(ctx, s.c, server, users)
+	if err != nil {
+		return nil, nil, err
+	}
+	return allowed, byKey, nil
 }
 
 // releaseOnly keeps the tools of an orphaning delete: they stay, so nobody is broken.

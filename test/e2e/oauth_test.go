@@ -24,8 +24,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -363,18 +361,15 @@ func secretValue(t *testing.T, ns, name, key string) string {
 	return string(v)
 }
 
-// plugin runs bin/kubectl-mcp in the user's namespace, as `kubectl mcp` would.
+// plugin runs bin/kubectl-mcp in the user's namespace, as `kubectl mcp` would, failing the test
+// when it fails.
 func (u *user) plugin(args ...string) string {
 	u.t.Helper()
-	cmd := exec.Command(filepath.Join(suite.root, "bin", "kubectl-mcp"), append(args, "-n", u.ns)...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+suite.kubeconfig)
-	out, err := cmd.CombinedOutput()
-	u.output.Write(out)
-	u.t.Logf("$ kubectl mcp %s\n%s", strings.Join(args, " "), strings.TrimRight(string(out), "\n"))
+	out, err := u.pluginTry(args...)
 	if err != nil {
 		u.t.Fatalf("kubectl mcp %s: %v", strings.Join(args, " "), err)
 	}
-	return string(out)
+	return out
 }
 
 func requestCount(t *testing.T, as *oauthserver.Server, what string) int {
