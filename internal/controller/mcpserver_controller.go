@@ -227,6 +227,10 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 		}
 		return ctrl.Result{}, err
 	}
+	if oauthReq == nil {
+		// No longer OAuth2: what the operator obtained before is revoked and its Secret removed.
+		r.retireCredentials(ctx, server)
+	}
 
 	start := server.Status.DeepCopy()
 	now := metav1.NewTime(r.Clock.Now())

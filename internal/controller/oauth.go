@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -337,6 +338,36 @@ func (r *MCPServerReconciler) revokeCredentials(ctx context.Context, server *mcp
 			"De-registered OAuth client %q (RFC 7592)", report.Deregistered)
 	}
 	return nil
+}
+
+// retireCredentials revokes and removes the credentials Secret of a server that no longer uses
+// OAuth2 (found through the metadata cache: no API call when there is none). A failure is logged
+// and retried at the next sync; the delete revokes whatever is left in any case.
+func (r *MCPServerReconciler) retireCredentials(ctx context.Context, server *mcpv1alpha1.MCPServer) {
+	secrets, err := r.ownedSecrets(ctx, server)
+	if err != nil || r.OAuth == nil {
+		return
+	}
+	for _, s := range secrets {
+		if s.Name != credentialsSecretName(server) || !s.DeletionTimestamp.IsZero() {
+			continue
+		}
+		log := logf.FromContext(ctx)
+		report, err := r.OAuth.Revoke(ctx, r.credentialsStore(server), ptr.Deref(server.Spec.Timeout, metav1.Duration{Duration: 30 * time.Second}).Duration)
+		if err != nil {
+			log.Info("auth.type is no longer OAuth2, but the credentials obtained before cannot be revoked yet; retrying at the next sync", "error", err.Error())
+			return
+		}
+		uid := s.UID
+		if err := r.Delete(ctx, s, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+			log.Info("Cannot delete the credentials Secret", "secret", s.Name, "error", err.Error())
+			return
+		}
+		log.Info("auth.type is no longer OAuth2: revoked the credentials obtained before and deleted their Secret", "revoked", report.Revoked, "secret", s.Name)
+		r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "CredentialsRevoked", eventAction,
+			"auth.type is no longer OAuth2: revoked %d OAuth %s%s and deleted Secret %s", report.Revoked, plural(report.Revoked, "token", "tokens"),
+			map[bool]string{true: ", de-registered client " + strconv.Quote(report.Deregistered), false: ""}[report.Deregistered != ""], s.Name)
+	}
 }
 
 func plural(n int, one, many string) string {

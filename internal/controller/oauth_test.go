@@ -240,6 +240,25 @@ var _ = Describe("OAuth2", func() {
 			And(ContainSubstring("not revoked: 1 token"), ContainSubstring("issued by "+as.issuer()))))
 	})
 
+	It("revokes what it obtained and removes its Secret when the server stops using OAuth2", func() {
+		as.addClient("registry", "s3cret")
+		userSecret("client", map[string]string{"client_id": "registry", "client_secret": "s3cret"})
+		createServer(namespace, "github", mcp.URL(), withSecretClient("client"))
+		expectReady(namespace, "github")
+		issued := as.issuedTo("registry")
+		Expect(issued).To(HaveLen(1))
+		Eventually(func(g Gomega) { credentialsSecret(g, "github") }).Should(Succeed())
+
+		// The server now takes no authentication: the old token is revoked and the Secret goes.
+		mcp.Update(func(c *mcpserver.Config) { c.OAuth = nil })
+		updateServer(namespace, "github", func(s *mcpv1alpha1.MCPServer) { s.Spec.Auth = nil })
+		expectGone(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "github-oauth2"}})
+		Expect(as.active(issued[0])).To(BeFalse())
+		server := expectReady(namespace, "github")
+		Expect(server.Status.OAuth2).To(BeNil())
+		Expect(eventsFor(Default, namespace, "github", "CredentialsRevoked")).To(ConsistOf(ContainSubstring("auth.type is no longer OAuth2: revoked 1 OAuth token")))
+	})
+
 	It("revokes nothing on Orphan and releases the credentials Secret", func() {
 		as.addClient("registry", "s3cret")
 		userSecret("client", map[string]string{"client_id": "registry", "client_secret": "s3cret"})
