@@ -34,6 +34,11 @@ const (
 	// tools it uses: a comma-separated list of references `[<namespace>/]<server>[:<tool>]`.
 	ToolsAnnotation = "mcp.toolregistry.io/tools"
 
+	// CredentialsFinalizer is set on the credentials Secret the operator owns for an OAuth2
+	// MCPServer (<server>-oauth2): it holds the Secret, whoever deletes it (a foreground delete's
+	// garbage collector, a namespace delete), until the tokens it records are revoked.
+	CredentialsFinalizer = "mcp.toolregistry.io/revoke-credentials"
+
 	// RevocationPendingAnnotation, on the credentials Secret the operator owns for an OAuth2
 	// MCPServer, says without secrets what a delete would revoke (read by `kubectl mcp impact`).
 	RevocationPendingAnnotation = "mcp.toolregistry.io/revocation-pending"

@@ -310,6 +310,8 @@ func (r *MCPServerReconciler) orphan(ctx context.Context, server *mcpv1alpha1.MC
 		obj.SetOwnerReferences(slices.DeleteFunc(obj.GetOwnerReferences(), func(ref metav1.OwnerReference) bool {
 			return ref.UID == server.UID
 		}))
+		// A released credentials Secret is the user's now: nothing of the operator holds it.
+		obj.SetFinalizers(slices.DeleteFunc(obj.GetFinalizers(), func(f string) bool { return f == mcpv1alpha1.CredentialsFinalizer }))
 		if err := r.Patch(ctx, obj, patch); client.IgnoreNotFound(err) != nil {
 			return ctrl.Result{}, fmt.Errorf("cannot release %s %q: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
 		}

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -109,6 +110,7 @@ func (s *credentialsStore) Save(ctx context.Context, st *oauth.State) error {
 			Type: credentialsSecretType,
 			Data: data,
 		}
+		secret.Finalizers = []string{mcpv1alpha1.CredentialsFinalizer}
 		setPending(secret, pending)
 		if err := controllerutil.SetControllerReference(s.server, secret, s.client.Scheme()); err != nil {
 			return err
@@ -125,8 +127,30 @@ func (s *credentialsStore) Save(ctx context.Context, st *oauth.State) error {
 	before := s.loaded.DeepCopy()
 	s.loaded.Data = data
 	setPending(s.loaded, pending)
+	if s.loaded.DeletionTimestamp.IsZero() {
+		controllerutil.AddFinalizer(s.loaded, mcpv1alpha1.CredentialsFinalizer)
+	}
 	if err := s.client.Patch(ctx, s.loaded, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("cannot update Secret %q: %w", s.loaded.Name, err)
+	}
+	return nil
+}
+
+// release removes the operator's finalizer from the credentials Secret, once nothing it records
+// needs revoking (read live; absent: nothing to do).
+func (s *credentialsStore) release(ctx context.Context) error {
+	secret := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: s.server.Namespace, Name: credentialsSecretName(s.server)}
+	if err := s.reader.Get(ctx, key, secret); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !metav1.IsControlledBy(secret, s.server) || !controllerutil.ContainsFinalizer(secret, mcpv1alpha1.CredentialsFinalizer) {
+		return nil
+	}
+	before := secret.DeepCopy()
+	controllerutil.RemoveFinalizer(secret, mcpv1alpha1.CredentialsFinalizer)
+	if err := s.client.Patch(ctx, secret, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("cannot remove the finalizer of Secret %q: %w", secret.Name, err)
 	}
 	return nil
 }
@@ -149,6 +173,9 @@ func (r *MCPServerReconciler) oauthRequest(ctx context.Context, server *mcpv1alp
 	endpoint, err := url.Parse(server.Spec.URL)
 	if err != nil {
 		return nil, &stalledError{mcpv1alpha1.ReasonInvalidSpec, fmt.Sprintf("url: %v", err)}
+	}
+	if endpoint.Scheme != "https" && !oauth.LoopbackHost(endpoint.Hostname()) {
+		return nil, &stalledError{mcpv1alpha1.ReasonInvalidSpec, "auth.type OAuth2 needs an https url (http only for a loopback host): access tokens never travel in clear text"}
 	}
 	req := &oauth.Request{
 		Endpoint:  endpoint,
@@ -238,6 +265,11 @@ func (r *MCPServerReconciler) optionalSecretKey(ctx context.Context, namespace, 
 func (r *MCPServerReconciler) authorize(ctx context.Context, server *mcpv1alpha1.MCPServer, req *oauth.Request, refused string) (string, error) {
 	req.Refused = refused
 	grant, outcome, err := r.OAuth.Token(ctx, r.credentialsStore(server), *req)
+	if outcome.Abandoned != "" {
+		logf.FromContext(ctx).Info("Moved to another authorization server; the old one could not revoke everything", "notRevoked", outcome.Abandoned)
+		r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, "CredentialsNotRevoked", eventAction,
+			"Moved to another authorization server (spec.auth.oauth2.issuerURL); the previous one could not revoke: %s", outcome.Abandoned)
+	}
 	if outcome.Registered != "" {
 		logf.FromContext(ctx).Info("Registered an OAuth client", "clientID", outcome.Registered)
 		r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "ClientRegistered", eventAction,
@@ -256,6 +288,12 @@ func (r *MCPServerReconciler) authorize(ctx context.Context, server *mcpv1alpha1
 	}
 	server.Status.OAuth2 = st
 	return grant.AccessToken, nil
+}
+
+// usesOAuth2 reports whether the server's spec asks for OAuth2.
+func usesOAuth2(server *mcpv1alpha1.MCPServer) bool {
+	a := server.Spec.Auth
+	return a != nil && a.Type == mcpv1alpha1.AuthOAuth2 && a.OAuth2 != nil
 }
 
 // oauthSyncFailure classifies a failure of an OAuth2 server's sync: the reason to report, and
@@ -294,19 +332,27 @@ func insufficientScope(err error) string {
 // reports done=false, with the server's Ready saying why, while the authorization server cannot
 // be reached; a forced delete tries once and says what it leaves.
 func (r *MCPServerReconciler) revokeCredentials(ctx context.Context, server *mcpv1alpha1.MCPServer, secrets []*metav1.PartialObjectMetadata) error {
-	var owned *metav1.PartialObjectMetadata
-	for _, s := range secrets {
-		if s.Name == credentialsSecretName(server) && s.DeletionTimestamp.IsZero() {
-			owned = s
-		}
-	}
-	if owned == nil {
+	// A server that uses OAuth2 is always checked live (its Secret may be too new for the cache);
+	// another only when the cache shows a credentials Secret, Terminating ones included (a
+	// foreground or namespace delete may have marked it; the finalizer holds it for this).
+	cached := slices.ContainsFunc(secrets, func(s *metav1.PartialObjectMetadata) bool { return s.Name == credentialsSecretName(server) })
+	if !cached && !usesOAuth2(server) {
 		return nil
 	}
 	if r.OAuth == nil {
 		return errors.New("the manager has no OAuth client to revoke credentials with")
 	}
 	store := r.credentialsStore(server)
+	if _, err := store.Load(ctx); err != nil {
+		var notOwned *errNotOwned
+		if errors.As(err, &notOwned) {
+			return nil // not ours: nothing the operator obtained is in it
+		}
+		return fmt.Errorf("revoking credentials: %w", err)
+	}
+	if store.loaded == nil {
+		return nil
+	}
 	report, err := r.OAuth.Revoke(ctx, store, ptr.Deref(server.Spec.Timeout, metav1.Duration{Duration: 30 * time.Second}).Duration)
 	if err != nil && forced(server) {
 		what, abandonErr := r.OAuth.Abandon(ctx, store)
@@ -316,7 +362,7 @@ func (r *MCPServerReconciler) revokeCredentials(ctx context.Context, server *mcp
 		logf.FromContext(ctx).Info("Forced delete: credentials left unrevoked", "notRevoked", what, "error", err.Error())
 		r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, "CredentialsNotRevoked", "Delete",
 			"Deleted with %s: not revoked: %s (%v)", mcpv1alpha1.ForceDeleteAnnotation, what, err)
-		return nil
+		return store.release(ctx)
 	}
 	if err != nil {
 		if msg := err.Error(); !strings.HasPrefix(msg, "revoking") && !strings.HasPrefix(msg, "de-registering") {
@@ -337,7 +383,7 @@ func (r *MCPServerReconciler) revokeCredentials(ctx context.Context, server *mcp
 		r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "ClientDeregistered", "Delete",
 			"De-registered OAuth client %q (RFC 7592)", report.Deregistered)
 	}
-	return nil
+	return store.release(ctx)
 }
 
 // retireCredentials revokes and removes the credentials Secret of a server that no longer uses
@@ -356,6 +402,10 @@ func (r *MCPServerReconciler) retireCredentials(ctx context.Context, server *mcp
 		report, err := r.OAuth.Revoke(ctx, r.credentialsStore(server), ptr.Deref(server.Spec.Timeout, metav1.Duration{Duration: 30 * time.Second}).Duration)
 		if err != nil {
 			log.Info("auth.type is no longer OAuth2, but the credentials obtained before cannot be revoked yet; retrying at the next sync", "error", err.Error())
+			return
+		}
+		if err := r.credentialsStore(server).release(ctx); err != nil {
+			log.Info("Cannot release the credentials Secret", "secret", s.Name, "error", err.Error())
 			return
 		}
 		uid := s.UID

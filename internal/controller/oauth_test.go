@@ -23,6 +23,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -152,15 +153,18 @@ var _ = Describe("OAuth2", func() {
 		Consistently(func() int { return as.count("/token") }, 2*time.Second).Should(BeNumerically("<=", tokenRequests+1))
 
 		server := getServer(Default, namespace, "github")
-		list := &corev1.EventList{}
+		list := &eventsv1.EventList{}
 		Expect(k8sClient.List(ctx, list, client.InNamespace(namespace))).To(Succeed())
-		for _, tok := range as.issuedTo("registry") {
-			Expect(server.Status.LastSyncError).NotTo(ContainSubstring(tok))
+		Expect(list.Items).NotTo(BeEmpty())
+		for _, secret := range append(as.issuedTo("registry"), "s3cret", "rotated") {
+			Expect(server.Status.LastSyncError).NotTo(ContainSubstring(secret))
 			for _, c := range server.Status.Conditions {
-				Expect(c.Message).NotTo(ContainSubstring(tok))
+				Expect(c.Message).NotTo(ContainSubstring(secret))
+			}
+			for _, e := range list.Items {
+				Expect(e.Note).NotTo(ContainSubstring(secret))
 			}
 		}
-		Expect(server.Status.LastSyncError).NotTo(ContainSubstring("s3cret"))
 	})
 
 	It("registers one client for the server's whole life and de-registers it after revoking its tokens", func() {
@@ -259,6 +263,28 @@ var _ = Describe("OAuth2", func() {
 		Expect(eventsFor(Default, namespace, "github", "CredentialsRevoked")).To(ConsistOf(ContainSubstring("auth.type is no longer OAuth2: revoked 1 OAuth token")))
 	})
 
+	It("revokes even when the credentials Secret was deleted first: its finalizer holds it until then", func() {
+		as.addClient("registry", "s3cret")
+		userSecret("client", map[string]string{"client_id": "registry", "client_secret": "s3cret"})
+		created := createServer(namespace, "github", mcp.URL(), withSecretClient("client"))
+		expectReady(namespace, "github")
+		owned := &corev1.Secret{}
+		Eventually(func(g Gomega) {
+			owned = credentialsSecret(g, "github")
+			g.Expect(owned.Finalizers).To(ContainElement(mcpv1alpha1.CredentialsFinalizer))
+		}).Should(Succeed())
+
+		// As a namespace delete or a foreground delete's garbage collector would.
+		Expect(k8sClient.Delete(ctx, owned)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, created)).To(Succeed())
+		expectGone(created)
+		expectGone(owned)
+		for _, tok := range as.issuedTo("registry") {
+			Expect(as.active(tok)).To(BeFalse())
+		}
+		Expect(eventsFor(Default, namespace, "github", "CredentialsRevoked")).To(HaveLen(1))
+	})
+
 	It("revokes nothing on Orphan and releases the credentials Secret", func() {
 		as.addClient("registry", "s3cret")
 		userSecret("client", map[string]string{"client_id": "registry", "client_secret": "s3cret"})
@@ -273,7 +299,9 @@ var _ = Describe("OAuth2", func() {
 		Expect(as.count("/revoke")).To(Equal(0))
 		Expect(as.active(as.issuedTo("registry")[0])).To(BeTrue())
 		Eventually(func(g Gomega) {
-			g.Expect(credentialsSecret(g, "github").OwnerReferences).To(BeEmpty())
+			released := credentialsSecret(g, "github")
+			g.Expect(released.OwnerReferences).To(BeEmpty())
+			g.Expect(released.Finalizers).To(BeEmpty(), "a released Secret is not held by the operator")
 		}).Should(Succeed())
 	})
 

@@ -126,7 +126,8 @@ func (t *transport) requestToken(ctx context.Context, meta *ServerMetadata, cred
 		return nil, deniedOrUnreachable(KindAuthentication, fmt.Errorf("requesting a token: %w", err))
 	}
 	if resp.status != http.StatusOK {
-		return nil, answerError(KindAuthentication, "the authorization server refused the token request of client "+strconv.Quote(creds.ClientID), meta.TokenEndpoint, resp)
+		return nil, answerError(KindAuthentication, "the authorization server refused the token request of client "+strconv.Quote(creds.ClientID), meta.TokenEndpoint, resp,
+			creds.ClientSecret, form.Get("client_assertion"))
 	}
 	var tr tokenResponse
 	if err := resp.decodeJSON(&tr); err != nil {
@@ -183,10 +184,30 @@ func (t *transport) revoke(ctx context.Context, endpoint, issuer string, creds *
 	if err != nil {
 		return deniedOrUnreachable(KindAuthentication, err)
 	}
-	if resp.status != http.StatusOK {
-		return answerError(KindAuthentication, "the authorization server refused to revoke a token", endpoint, resp)
+	switch {
+	case resp.status == http.StatusOK || resp.status == http.StatusNoContent:
+		return nil
+	case resp.status == http.StatusBadRequest && errorCode(resp) == "unsupported_token_type":
+		// RFC 7009 section 2.2.1: this server cannot revoke this kind of token; retrying will
+		// not change that.
+		return fmt.Errorf("%w: the authorization server at %s cannot revoke this kind of token (unsupported_token_type)", errUnrevocable, redactString(endpoint))
 	}
-	return nil
+	return answerError(KindAuthentication, "the authorization server refused to revoke a token", endpoint, resp, token)
+}
+
+// errUnrevocable is a token the authorization server says it cannot revoke.
+var errUnrevocable = errors.New("cannot be revoked")
+
+// errCannotDeregister is a client the authorization server does not let the operator delete
+// (RFC 7592 section 2.3: 403; 405 when it offers no delete).
+var errCannotDeregister = errors.New("cannot be de-registered")
+
+func errorCode(resp *response) string {
+	var er errorResponse
+	if json.Unmarshal(resp.body, &er) != nil {
+		return ""
+	}
+	return er.Code
 }
 
 // Registration is a client the operator registered dynamically (RFC 7591), with what RFC 7592
@@ -237,7 +258,7 @@ func (t *transport) register(ctx context.Context, meta *ServerMetadata, name, in
 		return nil, deniedOrUnreachable(KindRegistration, fmt.Errorf("registering a client: %w", err))
 	}
 	if resp.status != http.StatusCreated && resp.status != http.StatusOK {
-		return nil, answerError(KindRegistration, "the authorization server refused to register a client", meta.RegistrationEndpoint, resp)
+		return nil, answerError(KindRegistration, "the authorization server refused to register a client", meta.RegistrationEndpoint, resp, initialAccessToken)
 	}
 	reg := &Registration{}
 	if err := resp.decodeJSON(reg); err != nil {
@@ -280,8 +301,12 @@ func (t *transport) deregister(ctx context.Context, reg *Registration) error {
 	switch resp.status {
 	case http.StatusNoContent, http.StatusOK:
 		return nil
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusGone:
+	case http.StatusUnauthorized, http.StatusNotFound, http.StatusGone:
+		// RFC 7592 section 2.3: the registration access token is invalidated with the client.
 		return errAlreadyGone
+	case http.StatusForbidden, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		return fmt.Errorf("%w: client %q at %s (HTTP %d: the authorization server does not let clients delete themselves)",
+			errCannotDeregister, reg.ClientID, redactString(reg.ClientURI), resp.status)
 	}
-	return answerError(KindRegistration, "the authorization server refused to de-register client "+strconv.Quote(reg.ClientID), reg.ClientURI, resp)
+	return answerError(KindRegistration, "the authorization server refused to de-register client "+strconv.Quote(reg.ClientID), reg.ClientURI, resp, reg.AccessToken)
 }

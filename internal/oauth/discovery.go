@@ -77,7 +77,7 @@ func (t *transport) discover(ctx context.Context, endpoint *url.URL, issuer stri
 
 	challenge, hasChallenge, err := t.probe(ctx, endpoint)
 	if err != nil {
-		return nil, discoveryError(fmt.Errorf("probing the MCP endpoint %s: %w", redact(endpoint), err))
+		return nil, deniedOrUnreachable(KindDiscovery, fmt.Errorf("probing the MCP endpoint %s: %w", redact(endpoint), err))
 	}
 	var candidates []string
 	fromHeader := hasChallenge && challenge.ResourceMetadata != ""
@@ -145,8 +145,10 @@ func wellKnownResourceMetadata(endpoint *url.URL) []string {
 		return []string{root.String()}
 	}
 	withPath := root
-	withPath.Path += p
 	withPath.RawPath = root.Path + p
+	if unescaped, err := url.PathUnescape(withPath.RawPath); err == nil {
+		withPath.Path = unescaped // Path holds the unescaped form: p is escaped
+	}
 	return []string{withPath.String(), root.String()}
 }
 
@@ -165,7 +167,7 @@ func (t *transport) resourceMetadata(ctx context.Context, endpoint *url.URL, can
 		}
 		resp, err := t.do(ctx, request{method: http.MethodGet, url: c})
 		if err != nil {
-			return nil, "", discoveryError(fmt.Errorf("reading protected resource metadata: %w", err))
+			return nil, "", deniedOrUnreachable(KindDiscovery, fmt.Errorf("reading protected resource metadata: %w", err))
 		}
 		if resp.status != http.StatusOK {
 			tried = append(tried, fmt.Sprintf("%s (HTTP %d)", redact(u), resp.status))
@@ -252,7 +254,7 @@ func (t *transport) serverMetadata(ctx context.Context, issuer string) (*ServerM
 	for _, c := range wellKnownServerMetadata(iss) {
 		resp, err := t.do(ctx, request{method: http.MethodGet, url: c})
 		if err != nil {
-			return nil, discoveryError(fmt.Errorf("reading authorization server metadata: %w", err))
+			return nil, deniedOrUnreachable(KindDiscovery, fmt.Errorf("reading authorization server metadata: %w", err))
 		}
 		if resp.status != http.StatusOK {
 			tried = append(tried, fmt.Sprintf("%s (HTTP %d)", redactString(c), resp.status))

@@ -81,16 +81,24 @@ type errorResponse struct {
 }
 
 // answerError describes a refusal from endpoint: its OAuth error code and description when it
-// sent one, else its HTTP status and a bounded excerpt. 429 and 5xx are transient.
-func answerError(kind Kind, what, endpoint string, resp *response) error {
+// sent one, else its HTTP status and a bounded excerpt, with every value of sent (what the request
+// carried: a secret, an assertion, a token) scrubbed, should the server echo one. 429 and 5xx are
+// transient.
+func answerError(kind Kind, what, endpoint string, resp *response, sent ...string) error {
+	body := string(resp.body)
+	for _, v := range sent {
+		if len(v) >= 4 {
+			body = strings.ReplaceAll(body, v, "[redacted]")
+		}
+	}
 	var er errorResponse
 	detail := fmt.Sprintf("HTTP %d", resp.status)
-	if json.Unmarshal(resp.body, &er) == nil && er.Code != "" {
+	if json.Unmarshal([]byte(body), &er) == nil && er.Code != "" {
 		detail += ": " + text.Truncate(text.Sanitize(er.Code), 64)
 		if er.Description != "" {
 			detail += " (" + text.ForMessage(er.Description, maxErrorText) + ")"
 		}
-	} else if s := strings.TrimSpace(resp.snippet()); s != "" {
+	} else if s := strings.TrimSpace(text.ForMessage(body, maxErrorText)); s != "" {
 		detail += ": " + s
 	}
 	err := fmt.Errorf("%s at %s: %s", what, redactString(endpoint), detail)

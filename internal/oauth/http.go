@@ -75,6 +75,13 @@ func (t *transport) do(ctx context.Context, req request) (*response, error) {
 	})
 	defer hc.CloseIdleConnections()
 	hc.Timeout = t.timeout
+	if req.method != http.MethodGet {
+		// A redirected POST or DELETE would carry its form (a client secret, an assertion, a
+		// token being revoked) to wherever it points: the operator does not follow one.
+		hc.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
+			return fmt.Errorf("%w: %s %s answered with a redirect to %s", egress.ErrRedirectRefused, req.method, redact(target), redact(r.URL))
+		}
+	}
 
 	var body io.Reader
 	contentType := ""
@@ -155,11 +162,6 @@ func (r *response) decodeJSON(v any) error {
 	return nil
 }
 
-// snippet is a bounded, sanitised excerpt of the body for an error message.
-func (r *response) snippet() string {
-	return text.ForMessage(string(r.body), maxErrorText)
-}
-
 // checkSecureURL accepts an authorization server URL: absolute https, or http to a loopback
 // host (development; the endpoint policy denies loopback unless the manager allows it). Client
 // credentials and tokens never travel in clear text to another host.
@@ -182,6 +184,10 @@ func checkSecureURL(field, raw string) (*url.URL, error) {
 	}
 	return nil, fmt.Errorf("%s %s: want an https URL", field, redact(u))
 }
+
+// LoopbackHost reports whether host is localhost or a loopback address: the one place plain http
+// is accepted for OAuth.
+func LoopbackHost(host string) bool { return isLoopbackHost(host) }
 
 func isLoopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {

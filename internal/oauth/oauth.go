@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -93,6 +94,9 @@ type Grant struct {
 type Outcome struct {
 	// Registered is the client id registered dynamically during this call, if any.
 	Registered string
+	// Abandoned describes, without secrets, what an authorization server the MCPServer moved
+	// away from (issuerURL changed) could not revoke.
+	Abandoned string
 }
 
 func (m *Manager) now() time.Time {
@@ -119,7 +123,8 @@ func (m *Manager) Token(ctx context.Context, store Store, req Request) (*Grant, 
 	if err != nil {
 		return nil, out, err
 	}
-	if st == nil {
+	fresh := st == nil
+	if fresh {
 		st = &State{}
 	}
 	t := m.transport(req.Timeout)
@@ -146,10 +151,17 @@ func (m *Manager) Token(ctx context.Context, store Store, req Request) (*Grant, 
 		if err != nil {
 			return nil, out, m.saveWith(ctx, store, st, dirty, err)
 		}
-		if st.Issuer != "" && st.Issuer != d.server.Issuer && (len(st.live(now)) > 0 || st.registered()) {
-			// Another authorization server than before: what the old one issued is revoked
-			// there first (best effort), and a dynamic client is registered anew.
-			m.releaseAll(ctx, t, st, now)
+		if st.Issuer != "" && st.Issuer != d.server.Issuer && st.ClientID != "" {
+			if req.IssuerURL == "" {
+				// Discovered anew, the MCP server names another authorization server. The
+				// client's credentials never go to a new one on the MCP server's word alone.
+				return nil, out, m.saveWith(ctx, store, st, dirty, &Error{Kind: KindDiscovery, Err: fmt.Errorf(
+					"the MCP server now names authorization server %s, not %s, which client %q was used with; the operator sends no credentials to another authorization server on the MCP server's word: set spec.auth.oauth2.issuerURL to %s to move",
+					redactString(d.server.Issuer), redactString(st.Issuer), st.ClientID, redactString(d.server.Issuer))})
+			}
+			// Moved on purpose (issuerURL): what the old server issued is revoked there first,
+			// best effort, and a dynamic client is registered anew.
+			out.Abandoned = m.releaseAll(ctx, t, st, now)
 		}
 		st.Issuer, st.TokenEndpoint = d.server.Issuer, d.server.TokenEndpoint
 		st.RevocationEndpoint, st.RegistrationEndpoint = d.server.RevocationEndpoint, d.server.RegistrationEndpoint
@@ -174,9 +186,11 @@ func (m *Manager) Token(ctx context.Context, store Store, req Request) (*Grant, 
 			source = SourcePrivateKey
 		}
 		if st.ClientID != "" && (st.ClientID != creds.ClientID || st.Source != source) {
-			// Another client than the one recorded: release what the old one holds while its
-			// credentials are still known.
-			m.releaseAll(ctx, t, st, now)
+			// Another client than the one recorded: what the old one holds is released while
+			// its credentials are still known, before the new one is used.
+			if err := m.switchClient(ctx, t, st, now, strconv.Quote(creds.ClientID)); err != nil {
+				return nil, out, err
+			}
 		}
 		if st.Source != source || st.ClientID != creds.ClientID || st.ClientSecret != creds.ClientSecret ||
 			st.Method != creds.method() || string(st.KeyPEM) != string(creds.KeyPEM) || st.KeyID != keyID(creds) {
@@ -187,9 +201,19 @@ func (m *Manager) Token(ctx context.Context, store Store, req Request) (*Grant, 
 		}
 	} else {
 		if st.Source != SourceDynamic && st.ClientID != "" {
-			m.releaseAll(ctx, t, st, now)
+			if err := m.switchClient(ctx, t, st, now, "(a dynamically registered one)"); err != nil {
+				return nil, out, err
+			}
 		}
 		if !st.registered() {
+			if fresh {
+				// Recorded before registering: a client registered but never recorded could
+				// never be de-registered.
+				if err := store.Save(ctx, st); err != nil {
+					return nil, out, fmt.Errorf("cannot record the OAuth state before registering a client: %w", err)
+				}
+				dirty = false
+			}
 			meta := &ServerMetadata{Issuer: st.Issuer, TokenEndpoint: st.TokenEndpoint, RegistrationEndpoint: st.RegistrationEndpoint,
 				TokenEndpointAuthMethodsSupported: authMethods}
 			reg, err := t.register(ctx, meta, req.ClientName, req.InitialAccessToken, scopes)
@@ -202,7 +226,9 @@ func (m *Manager) Token(ctx context.Context, store Store, req Request) (*Grant, 
 				dirty = true
 				out.Registered = reg.ClientID
 				if saveErr := store.Save(ctx, st); saveErr != nil {
-					return nil, out, fmt.Errorf("registered client %q at %s but cannot record it: %w", reg.ClientID, redactString(st.RegistrationEndpoint), saveErr)
+					// Not recorded, so not de-registrable later: de-registered now.
+					_ = t.deregister(ctx, reg)
+					return nil, out, fmt.Errorf("registered client %q at %s but cannot record it (de-registered it again): %w", reg.ClientID, redactString(st.RegistrationEndpoint), saveErr)
 				}
 				dirty = false
 			}
@@ -244,13 +270,17 @@ func (m *Manager) Token(ctx context.Context, store Store, req Request) (*Grant, 
 		// Not recorded, so not revocable later: revoked now.
 		if st.RevocationEndpoint != "" {
 			_ = t.revoke(ctx, st.RevocationEndpoint, st.Issuer, creds, tok.AccessToken, "access_token", now)
+			if tok.RefreshToken != "" {
+				_ = t.revoke(ctx, st.RevocationEndpoint, st.Issuer, creds, tok.RefreshToken, "refresh_token", now)
+			}
 		}
 		return nil, out, fmt.Errorf("cannot record the new token: %w", err)
 	}
 	// Tokens replaced by this one, or beyond the bound, are revoked now (best effort: those that
 	// fail stay recorded and are revoked on delete).
-	if revoked := m.revokeBestEffort(ctx, t, st, creds, append(superseded, overflow...), now); len(revoked) > 0 {
+	if revoked := m.revokeBestEffort(ctx, t, st, creds, append(superseded, overflow...), now); len(revoked) > 0 || st.cap() {
 		st.remove(revoked)
+		st.cap()
 		_ = store.Save(ctx, st) // the tokens are revoked: a failure here only leaves them listed
 	}
 	return grant(st, &issued), out, nil
@@ -331,19 +361,52 @@ func (m *Manager) revokeBestEffort(ctx context.Context, t *transport, st *State,
 	return revoked
 }
 
-// releaseAll revokes, best effort, what the recorded client holds and de-registers a dynamic
-// client, then forgets them: used when the MCPServer moves to another client or authorization
-// server, whose credentials cannot revoke the old ones.
-func (m *Manager) releaseAll(ctx context.Context, t *transport, st *State, now time.Time) {
-	if creds, err := st.credentials(); err == nil {
-		m.revokeBestEffort(ctx, t, st, creds, st.live(now), now)
+// switchClient releases the recorded client before another is used; while the authorization
+// server cannot revoke what it holds, the switch waits (a transient error), so that nothing it
+// issued is forgotten.
+func (m *Manager) switchClient(ctx context.Context, t *transport, st *State, now time.Time, next string) error {
+	old := st.ClientID
+	saved := *st
+	saved.Tokens = append([]IssuedToken(nil), st.Tokens...)
+	if left := m.releaseAll(ctx, t, st, now); left != "" {
+		*st = saved
+		return transientError(KindAuthentication, fmt.Errorf(
+			"the client changed from %q to %s, and what the old one holds cannot be revoked yet (%s): the new client is used once it is", old, next, left))
 	}
-	if st.registered() {
-		_ = t.deregister(ctx, &Registration{ClientID: st.ClientID, AccessToken: st.RegistrationAccessToken, ClientURI: st.RegistrationClientURI})
+	return nil
+}
+
+// releaseAll revokes what the recorded client holds and de-registers a dynamic client, then
+// forgets them: used when the MCPServer moves to another client or authorization server, whose
+// credentials cannot revoke the old ones. It returns, without secrets, what it could not release
+// ("" when everything went).
+func (m *Manager) releaseAll(ctx context.Context, t *transport, st *State, now time.Time) string {
+	live := st.live(now)
+	var left []IssuedToken
+	if creds, err := st.credentials(); err == nil && st.RevocationEndpoint != "" {
+		revoked := m.revokeBestEffort(ctx, t, st, creds, live, now)
+		for _, tok := range live {
+			if !revoked[tok.Value] {
+				left = append(left, tok)
+			}
+		}
+	} else {
+		left = live
+	}
+	var parts []string
+	if len(left) > 0 {
+		parts = append(parts, describeTokens(left, now)+" issued by "+st.Issuer)
+	}
+	if st.registered() && st.RegistrationAccessToken != "" {
+		err := t.deregister(ctx, &Registration{ClientID: st.ClientID, AccessToken: st.RegistrationAccessToken, ClientURI: st.RegistrationClientURI})
+		if err != nil && !errors.Is(err, errAlreadyGone) {
+			parts = append(parts, fmt.Sprintf("client %q not de-registered at %s", st.ClientID, redactString(st.RegistrationClientURI)))
+		}
 	}
 	st.Tokens = nil
 	st.Source, st.ClientID, st.ClientSecret, st.Method, st.KeyPEM, st.KeyID = "", "", "", "", nil, ""
 	st.RegistrationAccessToken, st.RegistrationClientURI = "", ""
+	return strings.Join(parts, "; ")
 }
 
 // Report says what a revocation did, or would have to do.
@@ -383,8 +446,15 @@ func (m *Manager) Revoke(ctx context.Context, store Store, timeout time.Duration
 				return rep, &Error{Kind: KindAuthentication, Err: err}
 			}
 			revoked := map[string]bool{}
+			var refused []IssuedToken
 			for _, tok := range live {
-				if err := t.revoke(ctx, st.RevocationEndpoint, st.Issuer, creds, tok.Value, tok.Hint, now); err != nil {
+				err := t.revoke(ctx, st.RevocationEndpoint, st.Issuer, creds, tok.Value, tok.Hint, now)
+				if errors.Is(err, errUnrevocable) {
+					refused = append(refused, tok) // said so, once: retrying will not change it
+					revoked[tok.Value] = true
+					continue
+				}
+				if err != nil {
 					st.remove(revoked)
 					rep.Revoked = len(revoked)
 					_ = m.saveWith(ctx, store, st, len(revoked) > 0, nil)
@@ -393,18 +463,28 @@ func (m *Manager) Revoke(ctx context.Context, store Store, timeout time.Duration
 				}
 				revoked[tok.Value] = true
 			}
-			rep.Revoked = len(revoked)
+			rep.Revoked = len(revoked) - len(refused)
+			if len(refused) > 0 {
+				rep.Unrevocable = describeTokens(refused, now) + ": the authorization server " + st.Issuer + " cannot revoke them (unsupported_token_type)"
+			}
 		}
 	}
 	st.Tokens = nil
 	if st.registered() && st.RegistrationAccessToken != "" {
 		reg := &Registration{ClientID: st.ClientID, AccessToken: st.RegistrationAccessToken, ClientURI: st.RegistrationClientURI}
-		if err := t.deregister(ctx, reg); err != nil && !errors.Is(err, errAlreadyGone) {
+		err := t.deregister(ctx, reg)
+		if errors.Is(err, errCannotDeregister) {
+			rep.Unrevocable = strings.TrimPrefix(rep.Unrevocable+"; "+err.Error(), "; ")
+			err = errAlreadyGone // nothing more the operator can do
+		}
+		if err != nil && !errors.Is(err, errAlreadyGone) {
 			_ = m.saveWith(ctx, store, st, rep.Revoked > 0, nil)
 			rep.Remaining = remaining(st, nil, now)
 			return rep, fmt.Errorf("de-registering client %q at %s: %w", st.ClientID, redactString(st.RegistrationClientURI), err)
 		}
-		rep.Deregistered = st.ClientID
+		if !strings.Contains(rep.Unrevocable, errCannotDeregister.Error()) {
+			rep.Deregistered = st.ClientID
+		}
 	}
 	if rep.Revoked == 0 && rep.Deregistered == "" && rep.Unrevocable == "" && len(st.live(now)) == 0 && !st.registered() {
 		return rep, nil // nothing was recorded

@@ -169,21 +169,34 @@ func (s *State) live(now time.Time) []IssuedToken {
 // clockSkew is how long after its expiry a token is still treated as possibly valid.
 const clockSkew = time.Minute
 
-// prune drops expired tokens and keeps the newest maxRecordedTokens; it returns those dropped
-// for the bound (still valid: the caller revokes them).
+// prune drops expired tokens and returns the oldest beyond maxRecordedTokens, for the caller to
+// revoke; they stay recorded until revoked (see cap).
 func (s *State) prune(now time.Time) (overflow []IssuedToken) {
 	s.Tokens = s.live(now)
 	sort.SliceStable(s.Tokens, func(i, j int) bool { return s.Tokens[i].IssuedAt.Before(s.Tokens[j].IssuedAt) })
 	if n := len(s.Tokens) - maxRecordedTokens; n > 0 {
 		overflow = append(overflow, s.Tokens[:n]...)
-		s.Tokens = append([]IssuedToken(nil), s.Tokens[n:]...)
 	}
 	return overflow
 }
 
-// maxRecordedTokens bounds the tokens kept for revocation; renewal revokes those it replaces, so
-// more than a few means the authorization server refused revocations.
+// maxRecordedTokens is how many tokens the operator aims to keep for revocation; renewal revokes
+// those it replaces, so more than a few means the authorization server refused revocations.
 const maxRecordedTokens = 32
+
+// hardMaxTokens bounds the record whatever happens: beyond it the oldest are forgotten (they are
+// the likeliest to have expired), so that the Secret stays far inside its size limit.
+const hardMaxTokens = 4 * maxRecordedTokens
+
+// cap enforces hardMaxTokens on tokens sorted oldest first; it reports whether it dropped any.
+func (s *State) cap() bool {
+	n := len(s.Tokens) - hardMaxTokens
+	if n <= 0 {
+		return false
+	}
+	s.Tokens = append([]IssuedToken(nil), s.Tokens[n:]...)
+	return true
+}
 
 // remove drops the tokens with the given values.
 func (s *State) remove(values map[string]bool) {

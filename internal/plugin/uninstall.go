@@ -71,8 +71,10 @@ func newUninstallCommand(session func() (*session, error)) *cobra.Command {
 type registryState struct {
 	servers []mcpv1alpha1.MCPServer
 	tools   []mcpv1alpha1.MCPTool
-	inUse   []string // "namespace/server: consumers"
-	pending []string // "namespace/server: what would be revoked"
+	// credentials are the servers' credentials Secrets, held by the operator's finalizer.
+	credentials []metav1.PartialObjectMetadata
+	inUse       []string // "namespace/server: consumers"
+	pending     []string // "namespace/server: what would be revoked"
 }
 
 func (s *session) readRegistry(ctx context.Context, all bool) (*registryState, error) {
@@ -116,6 +118,10 @@ func (s *session) readRegistry(ctx context.Context, all bool) (*registryState, e
 			if ref := metav1.GetControllerOf(&sec); ref != nil && ref.UID == server.UID {
 				if p := sec.Annotations[mcpv1alpha1.RevocationPendingAnnotation]; p != "" {
 					st.pending = append(st.pending, fmt.Sprintf("%s/%s: %s", server.Namespace, server.Name, p))
+				}
+				if slices.Contains(sec.Finalizers, mcpv1alpha1.CredentialsFinalizer) {
+					sec.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+					st.credentials = append(st.credentials, sec)
 				}
 			}
 		}
@@ -184,7 +190,11 @@ then delete the CRDs.
 			return fmt.Errorf("cannot delete %s %s/%s: %w", kindOf(obj), obj.GetNamespace(), obj.GetName(), err)
 		}
 	}
-	for _, obj := range deleted {
+	held := deleted
+	for i := range st.credentials {
+		held = append(held, &st.credentials[i]) // deleted by the garbage collector once free
+	}
+	for _, obj := range held {
 		if err := s.dropFinalizers(ctx, obj); err != nil {
 			return err
 		}
@@ -217,7 +227,7 @@ then delete the CRDs.
 // dropFinalizers removes the operator's finalizers from obj (others' are kept), re-reading on a
 // conflict.
 func (s *session) dropFinalizers(ctx context.Context, obj client.Object) error {
-	ours := []string{mcpv1alpha1.ServerFinalizer, mcpv1alpha1.ToolFinalizer}
+	ours := []string{mcpv1alpha1.ServerFinalizer, mcpv1alpha1.ToolFinalizer, mcpv1alpha1.CredentialsFinalizer}
 	for attempt := 0; attempt < 5; attempt++ {
 		if err := s.c.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 			return client.IgnoreNotFound(err)
@@ -240,10 +250,13 @@ func (s *session) dropFinalizers(ctx context.Context, obj client.Object) error {
 }
 
 func kindOf(obj client.Object) string {
-	if _, ok := obj.(*mcpv1alpha1.MCPServer); ok {
+	switch obj.(type) {
+	case *mcpv1alpha1.MCPServer:
 		return "MCPServer"
+	case *mcpv1alpha1.MCPTool:
+		return "MCPTool"
 	}
-	return "MCPTool"
+	return "Secret"
 }
 
 func ptrUID(obj client.Object) *types.UID {

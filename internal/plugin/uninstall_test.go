@@ -50,6 +50,7 @@ func TestUninstall(t *testing.T) {
 	k.create(t, userSecret,
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "oauth-oauth2", Namespace: "reg",
 			Labels:      map[string]string{mcpv1alpha1.ServerLabel: "oauth"},
+			Finalizers:  []string{mcpv1alpha1.CredentialsFinalizer},
 			Annotations: map[string]string{mcpv1alpha1.RevocationPendingAnnotation: `revoke 1 token issued to client "x" by https://auth.example.com at https://auth.example.com/revoke`},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "mcp.toolregistry.io/v1alpha1", Kind: "MCPServer", Name: "oauth",
 				UID: oauth.UID, Controller: ptr.To(true)}}}},
@@ -139,6 +140,14 @@ func TestUninstall(t *testing.T) {
 		}
 		if err := k.c.Get(ctx, client.ObjectKeyFromObject(userSecret), &corev1.Secret{}); err != nil {
 			t.Fatalf("the user's Secret: %v", err)
+		}
+		// The credentials Secret is freed for the garbage collector (envtest runs none).
+		creds := &corev1.Secret{}
+		if err := k.c.Get(ctx, client.ObjectKey{Namespace: "reg", Name: "oauth-oauth2"}, creds); err != nil {
+			t.Fatal(err)
+		}
+		if len(creds.Finalizers) != 0 {
+			t.Fatalf("the credentials Secret keeps finalizers %v", creds.Finalizers)
 		}
 		if s, tl := count("elsewhere"); s != 1 || tl != 1 {
 			t.Fatalf("another namespace was touched: %d servers, %d tools", s, tl)

@@ -60,8 +60,6 @@ func TestOAuth2(t *testing.T) {
 			{ID: "e2e-post", Secret: postSecret, AuthMethod: oauthserver.ClientSecretPost},
 			{ID: "e2e-jwt", AuthMethod: oauthserver.PrivateKeyJWT, JWKS: oauthserver.JWKS(rsaKey)},
 			{ID: "e2e-jwt-ec", AuthMethod: oauthserver.PrivateKeyJWT, JWKS: oauthserver.JWKS(ecKey)},
-			{ID: "e2e-orphan", Secret: basicSecret},
-			{ID: "e2e-forced", Secret: basicSecret},
 		},
 	})
 	if err != nil {
@@ -240,6 +238,23 @@ func TestOAuth2(t *testing.T) {
 		}
 	}
 
+	// A foreground delete (as Argo CD's foreground prune does): the garbage collector deletes the
+	// credentials Secret at once, and its finalizer holds it until the tokens are revoked.
+	u.apply(serverManifest("foreground", headerMCP.URL(), "StreamableHTTP", oauth2("{clientSecretRef: {name: basic-client}}")))
+	u.waitReady(90*time.Second, "mcpserver/foreground")
+	before := tokenSet(t, as, "e2e-basic")
+	u.run("delete", "mcpserver", "foreground", "--cascade=foreground", "--wait=false")
+	u.waitDeleted(90*time.Second, "mcpserver/foreground")
+	for tok := range tokenSet(t, as, "e2e-basic") {
+		u.secrets = append(u.secrets, tok)
+		if active, err := as.Introspect(tok); err != nil || active {
+			t.Errorf("after a foreground delete a token introspects active=%v (%v); new since the last check: %v", active, err, !before[tok])
+		}
+	}
+	if left := u.names("secrets"); contains(left, "foreground-oauth2") == "" {
+		t.Error("the credentials Secret is left after a foreground delete")
+	}
+
 	// The authorization server is down during a delete: blocked with the reason, one Warning,
 	// then it completes when the server returns.
 	u.apply(serverManifest("outage", headerMCP.URL(), "StreamableHTTP", oauth2("{clientSecretRef: {name: basic-client}}")))
@@ -370,6 +385,20 @@ func (u *user) plugin(args ...string) string {
 		u.t.Fatalf("kubectl mcp %s: %v", strings.Join(args, " "), err)
 	}
 	return out
+}
+
+// tokenSet is every token the authorization server issued to clientID.
+func tokenSet(t *testing.T, as *oauthserver.Server, clientID string) map[string]bool {
+	t.Helper()
+	toks, err := as.IssuedTokens(clientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]bool{}
+	for _, tok := range toks {
+		set[tok] = true
+	}
+	return set
 }
 
 func requestCount(t *testing.T, as *oauthserver.Server, what string) int {
