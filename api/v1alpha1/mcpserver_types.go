@@ -322,6 +322,64 @@ type ToolsSpec struct {
 	Pinning PinningPolicy `json:"pinning,omitempty"`
 }
 
+// PromptOverride changes how one discovered prompt is listed in status.prompts.
+// +kubebuilder:validation:XValidation:rule="has(self.alias) || has(self.description) || has(self.enabled)",message="an override must set at least one of alias, description or enabled"
+type PromptOverride struct {
+	// name is the prompt's exact MCP name, as the server lists it (not an alias).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	Name string `json:"name"`
+
+	// alias is the name agents should use for the prompt: 1 to 128 letters, digits,
+	// '_', '-' and '.'.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_.-]+$')",message="alias may contain only letters, digits, '_', '-' and '.'"
+	Alias *string `json:"alias,omitempty"`
+
+	// description replaces the description the server reports (status.prompts shows
+	// at most its first 1024 bytes).
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Description *string `json:"description,omitempty"`
+
+	// enabled, when false, lists the prompt with enabled: false.
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// PromptsSpec filters and adjusts the prompts reported in status.prompts.
+type PromptsSpec struct {
+	// include lists glob patterns (`*`, `?`, `[...]`, as in Go's path.Match) over
+	// MCP prompt names. When set, only prompts matching at least one pattern are
+	// reported.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=128
+	Include []string `json:"include,omitempty"`
+
+	// exclude lists glob patterns over MCP prompt names; a prompt matching any of
+	// them is not reported, even when it matches include.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=128
+	Exclude []string `json:"exclude,omitempty"`
+
+	// overrides adjust individual prompts, keyed by their MCP name.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=128
+	// +kubebuilder:validation:XValidation:rule="self.all(o, !has(o.alias) || self.filter(p, has(p.alias) && p.alias == o.alias).size() == 1)",message="each alias may be used by only one override"
+	Overrides []PromptOverride `json:"overrides,omitempty"`
+}
+
 // ConsumerPolicy says which namespaces' consumers count for this server.
 // +kubebuilder:validation:XValidation:rule="!has(self.namespaceSelector) || (has(self.namespaces) && self.namespaces == 'Selector')",message="consumers.namespaceSelector may only be set when consumers.namespaces is Selector"
 // +kubebuilder:validation:XValidation:rule="!has(self.namespaces) || self.namespaces != 'Selector' || has(self.namespaceSelector)",message="consumers.namespaceSelector is required when consumers.namespaces is Selector"
@@ -341,6 +399,7 @@ type ConsumerPolicy struct {
 }
 
 // MCPServerSpec is the desired state of an MCPServer.
+// +kubebuilder:validation:XValidation:rule="!has(self.auth) || !has(self.auth.type) || self.auth.type != 'OAuth2' || !isURL(self.url) || url(self.url).getScheme() == 'https' || url(self.url).getHostname() == 'localhost' || url(self.url).getHostname().startsWith('127.') || url(self.url).getHostname() == '::1'",message="auth.type OAuth2 needs an https url (http only for a loopback host): access tokens never travel in clear text"
 // +kubebuilder:validation:XValidation:rule="!has(self.tls) || self.url.lowerAscii().startsWith('https://')",message="tls may only be set for https URLs"
 // +kubebuilder:validation:XValidation:rule="!has(self.timeout) || !has(self.syncInterval) || !self.timeout.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') || !self.syncInterval.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') || duration(self.timeout) <= duration(self.syncInterval)",message="timeout must not exceed syncInterval"
 type MCPServerSpec struct {
@@ -400,6 +459,10 @@ type MCPServerSpec struct {
 	// +optional
 	Tools *ToolsSpec `json:"tools,omitempty"`
 
+	// prompts filters and adjusts the prompts reported in status.prompts.
+	// +optional
+	Prompts *PromptsSpec `json:"prompts,omitempty"`
+
 	// deletionPolicy is Delete (the default: wait while any tool is in use, then
 	// remove the server's MCPTools and owned Secrets) or Orphan (keep them, drop
 	// ownership, never block). `kubectl delete --cascade=orphan` behaves like
@@ -431,6 +494,43 @@ type ServerInfo struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	ProtocolVersion string `json:"protocolVersion,omitempty"`
+}
+
+// Prompt is one prompt the server offers, as spec.prompts adjusts it.
+type Prompt struct {
+	// name is the prompt's exact MCP name.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	Name string `json:"name"`
+
+	// title is the prompt's display name, as the server reports it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Title string `json:"title,omitempty"`
+
+	// description is the server's description, or the override's, cut to 1024
+	// bytes ("..." marks a cut).
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Description string `json:"description,omitempty"`
+
+	// alias is the override's alias, if any.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	Alias string `json:"alias,omitempty"`
+
+	// enabled is false when an override disables the prompt.
+	// +required
+	Enabled bool `json:"enabled"`
+
+	// arguments are the names of the prompt's arguments, in the server's order: at
+	// most 16, each at most 64 bytes.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=64
+	Arguments []string `json:"arguments,omitempty"`
 }
 
 // ConsumerReference identifies an object that references a server or tool.
@@ -484,9 +584,19 @@ type MCPServerStatus struct {
 	ToolCount int32 `json:"toolCount,omitempty"`
 
 	// promptCount is the number of prompts the server offered at the last
-	// successful sync.
+	// successful sync that spec.prompts selects (include and exclude applied; a
+	// prompt disabled by an override counts). When it exceeds the length of
+	// prompts, that list was cut at its bound.
 	// +optional
 	PromptCount int32 `json:"promptCount,omitempty"`
+
+	// prompts are the prompts counted by promptCount, after spec.prompts, sorted by
+	// name: at most 256 (promptCount has the total).
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=256
+	Prompts []Prompt `json:"prompts,omitempty"`
 
 	// consumerCount is the number of counting consumers of this server or any of
 	// its tools. Defaulted, so the Consumers column reads 0 rather than blank.

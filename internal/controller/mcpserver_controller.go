@@ -192,8 +192,8 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 		return ctrl.Result{}, nil
 	}
 
-	if err := registry.ValidateToolsSpec(server.Spec.Tools); err != nil {
-		r.markStalled(server, mcpv1alpha1.ReasonInvalidSpec, err.Error())
+	if err := errors.Join(registry.ValidateToolsSpec(server.Spec.Tools), registry.ValidatePromptsSpec(server.Spec.Prompts)); err != nil {
+		r.markStalled(server, mcpv1alpha1.ReasonInvalidSpec, strings.ReplaceAll(err.Error(), "\n", "; "))
 		return ctrl.Result{}, nil
 	}
 
@@ -254,7 +254,8 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 		return ctrl.Result{}, err
 	}
 
-	notes := append(append([]string{}, discovered.Notes...), overrideNotes...)
+	prompts, promptCount, promptNotes := registry.DesiredPrompts(server.Spec.Prompts, discovered.Prompts)
+	notes := append(append(append([]string{}, discovered.Notes...), overrideNotes...), promptNotes...)
 	for _, name := range append(plan.Conflicts, taken...) {
 		notes = append(notes, fmt.Sprintf("MCPTool %q exists and is not this server's tool of that name: left alone", name))
 	}
@@ -263,7 +264,8 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 	wasFailing := isFailure(meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady))
 	server.Status.ServerInfo = &discovered.ServerInfo
 	server.Status.ToolCount = int32(len(desired))
-	server.Status.PromptCount = int32(discovered.PromptCount)
+	server.Status.PromptCount = int32(promptCount)
+	server.Status.Prompts = prompts
 	server.Status.LastSyncError = ""
 	message := fmt.Sprintf("Synced %d tools", len(desired))
 	if len(notes) > 0 {
@@ -295,11 +297,11 @@ func (r *MCPServerReconciler) syncFailed(server *mcpv1alpha1.MCPServer, inputs s
 	if errors.As(err, &stalled) {
 		reason = stalled.reason
 		r.markStalled(server, reason, stalled.msg)
-	} else if why := insufficientScope(err); why != "" {
+	} else if why := insufficientScope(err); why != "" && usesOAuth2(server) {
 		// Retrying with the same scopes would get the same answer: reported, not looped on.
 		reason = mcpv1alpha1.ReasonAuthenticationFailed
 		r.markStalled(server, reason, "Authentication failed: "+text.ForMessage(why, maxSyncErrorLength))
-	} else if oauthReason, stalled, ok := oauthSyncFailure(err); ok && server.Spec.Auth != nil && server.Spec.Auth.Type == mcpv1alpha1.AuthOAuth2 {
+	} else if oauthReason, stalled, ok := oauthSyncFailure(err); ok && usesOAuth2(server) {
 		reason = oauthReason
 		prefix := map[string]string{
 			mcpv1alpha1.ReasonDiscoveryFailed:      "Authorization server discovery failed: ",
@@ -310,7 +312,7 @@ func (r *MCPServerReconciler) syncFailed(server *mcpv1alpha1.MCPServer, inputs s
 			r.markStalled(server, reason, prefix+msg)
 		} else {
 			setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionFalse, reason, prefix+msg)
-			setCondition(server, mcpv1alpha1.ConditionReconciling, metav1.ConditionTrue, reason, "Retrying with backoff: the authorization server asked to retry later")
+			setCondition(server, mcpv1alpha1.ConditionReconciling, metav1.ConditionTrue, reason, "Retrying with backoff: the authorization server could not be reached or asked to retry later")
 			meta.RemoveStatusCondition(&server.Status.Conditions, mcpv1alpha1.ConditionStalled)
 		}
 	} else if errors.Is(err, egress.ErrDenied) {
@@ -441,8 +443,7 @@ func (r *MCPServerReconciler) discover(ctx context.Context, server *mcpv1alpha1.
 
 // oauthRequestFor is the OAuth2 token request of the server, nil when it does not use OAuth2.
 func (r *MCPServerReconciler) oauthRequestFor(ctx context.Context, server *mcpv1alpha1.MCPServer, timeout time.Duration) (*oauth.Request, error) {
-	a := server.Spec.Auth
-	if a == nil || a.Type != mcpv1alpha1.AuthOAuth2 || a.OAuth2 == nil {
+	if !usesOAuth2(server) {
 		return nil, nil
 	}
 	if r.OAuth == nil {

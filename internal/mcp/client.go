@@ -16,8 +16,9 @@ limitations under the License.
 
 // Package mcp discovers what an MCP server offers: it connects with the official Go SDK over
 // Streamable HTTP or SSE, initializes, reads every page of tools/list and prompts/list, and returns
-// tools that are valid, unique and bounded in size. Nothing a server sends can make the result
-// unbounded: the number of tools, every description and schema, and every HTTP response are capped.
+// tools and prompts that are valid, unique and bounded in size. Nothing a server sends can make the
+// result unbounded: the number of tools and prompts, every description, schema and argument list,
+// and every HTTP response are capped.
 package mcp
 
 import (
@@ -83,6 +84,18 @@ const (
 	maxInfoBytes    = 256
 	maxPages        = 1000
 	maxNoteNameSize = 64
+	// maxPrompts is the most prompts read from one server; more are counted, not kept.
+	maxPrompts = 1000
+)
+
+// Bounds of a Prompt, those of an MCPServer's status.prompts.
+const (
+	// MaxPromptDescriptionBytes bounds a prompt's description ("..." marks a cut).
+	MaxPromptDescriptionBytes = 1024
+	// MaxPromptArguments is the most argument names kept per prompt.
+	MaxPromptArguments = 16
+	// MaxPromptArgumentBytes bounds an argument name ("..." marks a cut).
+	MaxPromptArgumentBytes = 64
 )
 
 // Tool is one valid tool as the server describes it.
@@ -95,12 +108,24 @@ type Tool struct {
 	Annotations  *mcpv1alpha1.ToolAnnotations
 }
 
+// Prompt is one valid prompt as the server describes it, its text sanitized for display.
+type Prompt struct {
+	Name        string
+	Title       string
+	Description string
+	// Arguments are the argument names, in the server's order.
+	Arguments []string
+}
+
 // Result is what a server offers.
 type Result struct {
 	ServerInfo mcpv1alpha1.ServerInfo
 	// Tools are valid and unique, sorted by name.
 	Tools []Tool
-	// PromptCount is the number of prompts; 0 when the server has no prompts capability.
+	// Prompts are valid and unique, sorted by name: the first 1000 the server lists.
+	Prompts []Prompt
+	// PromptCount is the number of valid, unique prompts the server offers (more than
+	// len(Prompts) only past 1000); 0 when the server has no prompts capability.
 	PromptCount int
 	// Notes say, sorted, what was skipped, truncated or omitted and why.
 	Notes []string
@@ -331,8 +356,10 @@ func boundSchema(tool, field string, schema any, max int) (json.RawMessage, stri
 	return raw, ""
 }
 
-// listPrompts counts the prompts over every page of prompts/list.
+// listPrompts reads every page of prompts/list, following cursors, and keeps the valid, unique
+// prompts.
 func listPrompts(ctx context.Context, session *sdk.ClientSession, timeout time.Duration, result *Result) error {
+	seen := map[string]bool{}
 	cursors := map[string]bool{}
 	cursor := ""
 	for page := 0; ; page++ {
@@ -345,9 +372,22 @@ func listPrompts(ctx context.Context, session *sdk.ClientSession, timeout time.D
 		if err != nil {
 			return fmt.Errorf("prompts/list (page %d): %w", page+1, err)
 		}
-		result.PromptCount += len(res.Prompts)
+		for _, p := range res.Prompts {
+			if p == nil {
+				continue
+			}
+			prompt, notes, ok := convertPrompt(p, seen)
+			result.Notes = append(result.Notes, notes...)
+			if !ok {
+				continue
+			}
+			result.PromptCount++
+			if len(result.Prompts) < maxPrompts {
+				result.Prompts = append(result.Prompts, prompt)
+			}
+		}
 		if res.NextCursor == "" {
-			return nil
+			break
 		}
 		if cursors[res.NextCursor] {
 			return errors.New("prompts/list returned a cursor it had returned before")
@@ -355,4 +395,49 @@ func listPrompts(ctx context.Context, session *sdk.ClientSession, timeout time.D
 		cursors[res.NextCursor] = true
 		cursor = res.NextCursor
 	}
+	if result.PromptCount > len(result.Prompts) {
+		result.Notes = append(result.Notes, fmt.Sprintf("the server offers %d prompts: only the first %d listed are read",
+			result.PromptCount, len(result.Prompts)))
+	}
+	sort.Slice(result.Prompts, func(i, j int) bool { return result.Prompts[i].Name < result.Prompts[j].Name })
+	return nil
+}
+
+// convertPrompt validates one prompt and bounds its fields: the name follows the tool-name rules,
+// title, description and argument names are sanitized for display and cut (on a rune boundary) to
+// their bounds. It returns notes for anything skipped or dropped, and ok=false when the prompt is
+// skipped.
+func convertPrompt(p *sdk.Prompt, seen map[string]bool) (prompt Prompt, notes []string, ok bool) {
+	if !naming.ValidToolName(p.Name) {
+		return Prompt{}, []string{fmt.Sprintf("prompt %q skipped: a prompt name is 1 to 128 letters, digits, '_', '-' and '.'",
+			text.Truncate(text.Sanitize(p.Name), maxNoteNameSize))}, false
+	}
+	if seen[p.Name] {
+		return Prompt{}, []string{fmt.Sprintf("prompt %q skipped: listed more than once", p.Name)}, false
+	}
+	seen[p.Name] = true
+
+	prompt = Prompt{
+		Name:        p.Name,
+		Title:       text.Truncate(text.Sanitize(p.Title), maxTitleBytes),
+		Description: text.Ellipsize(text.Sanitize(p.Description), MaxPromptDescriptionBytes),
+	}
+	offered := 0
+	for _, a := range p.Arguments {
+		if a == nil {
+			continue
+		}
+		name := text.Ellipsize(text.Sanitize(a.Name), MaxPromptArgumentBytes)
+		if name == "" {
+			continue
+		}
+		offered++
+		if len(prompt.Arguments) < MaxPromptArguments {
+			prompt.Arguments = append(prompt.Arguments, name)
+		}
+	}
+	if offered > len(prompt.Arguments) {
+		notes = append(notes, fmt.Sprintf("prompt %q: %d arguments, only the first %d listed", p.Name, offered, len(prompt.Arguments)))
+	}
+	return prompt, notes, true
 }

@@ -86,6 +86,13 @@ func TestDiscoverReadsEveryPageOverBothTransports(t *testing.T) {
 			if res.PromptCount != 11 {
 				t.Errorf("PromptCount = %d, want 11 (three pages of 4)", res.PromptCount)
 			}
+			var prompts []string
+			for _, p := range res.Prompts {
+				prompts = append(prompts, p.Name)
+			}
+			if diff := cmp.Diff(generatedPromptNames(11), prompts); diff != "" {
+				t.Errorf("prompts (-want +got):\n%s", diff)
+			}
 			if res.ServerInfo.Name != "paged" || res.ServerInfo.Version != "2.3.4" || res.ServerInfo.ProtocolVersion == "" {
 				t.Errorf("ServerInfo = %+v", res.ServerInfo)
 			}
@@ -369,5 +376,125 @@ func TestDiscoverSanitizesServerInfo(t *testing.T) {
 	}
 	if res.ServerInfo.Name != "evil server" || res.ServerInfo.Version != "1.0 exe" || res.Tools[0].Title != "title red" {
 		t.Fatalf("server info %+v, tool title %q", res.ServerInfo, res.Tools[0].Title)
+	}
+}
+
+func generatedPromptNames(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("prompt-%03d", i)
+	}
+	return names
+}
+
+// A server without the prompts capability is not asked for prompts, and that is no error.
+func TestDiscoverWithoutPrompts(t *testing.T) {
+	server := startServer(t, mcpserver.Config{Tools: mcpserver.GeneratedTools(1)})
+	res, err := (&Client{Egress: utils.LoopbackEgress()}).Discover(context.Background(), Endpoint{URL: server.URL(), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	if res.PromptCount != 0 || res.Prompts != nil || len(res.Notes) != 0 {
+		t.Fatalf("PromptCount %d, Prompts %v, Notes %v; want none", res.PromptCount, res.Prompts, res.Notes)
+	}
+}
+
+func TestDiscoverPromptsOverPagesSkipsInvalidAndBoundsFields(t *testing.T) {
+	args := make([]string, 20)
+	for i := range args {
+		args[i] = fmt.Sprintf("arg%02d", i)
+	}
+	server := startServer(t, mcpserver.Config{PageSize: 2, PromptList: []mcpserver.Prompt{
+		{Name: "review", Title: "Review\x1b[31m code", Description: "Review the\ncode.", Arguments: []string{"language", "style"}},
+		{Name: "has space"},
+		{Name: "long", Description: strings.Repeat("é", 600)},
+		{Name: "many-args", Arguments: args},
+		{Name: "plain"},
+	}})
+	res, err := (&Client{Egress: utils.LoopbackEgress()}).Discover(context.Background(), Endpoint{URL: server.URL(), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	want := []Prompt{
+		{Name: "long", Description: strings.Repeat("é", 510) + "..."},
+		{Name: "many-args", Arguments: args[:MaxPromptArguments]},
+		{Name: "plain"},
+		{Name: "review", Title: "Review code", Description: "Review the code.", Arguments: []string{"language", "style"}},
+	}
+	if diff := cmp.Diff(want, res.Prompts); diff != "" {
+		t.Errorf("prompts (-want +got):\n%s", diff)
+	}
+	if res.PromptCount != 4 {
+		t.Errorf("PromptCount = %d, want 4", res.PromptCount)
+	}
+	wantNotes := []string{
+		`prompt "has space" skipped: a prompt name is 1 to 128 letters, digits, '_', '-' and '.'`,
+		`prompt "many-args": 20 arguments, only the first 16 listed`,
+	}
+	if diff := cmp.Diff(wantNotes, res.Notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+}
+
+// Past 1000 prompts, the rest are counted and not kept.
+func TestDiscoverBoundsThePromptCount(t *testing.T) {
+	server := startServer(t, mcpserver.Config{Prompts: maxPrompts + 5, PageSize: 400})
+	res, err := (&Client{Egress: utils.LoopbackEgress()}).Discover(context.Background(), Endpoint{URL: server.URL(), Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	if res.PromptCount != maxPrompts+5 || len(res.Prompts) != maxPrompts {
+		t.Fatalf("PromptCount %d, %d prompts; want %d and %d", res.PromptCount, len(res.Prompts), maxPrompts+5, maxPrompts)
+	}
+	if diff := cmp.Diff([]string{"the server offers 1005 prompts: only the first 1000 listed are read"}, res.Notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+}
+
+func TestConvertPrompt(t *testing.T) {
+	tests := []struct {
+		name      string
+		prompt    *sdk.Prompt
+		seen      []string
+		want      Prompt
+		wantNotes []string
+		wantOK    bool
+	}{
+		{
+			name: "valid prompt",
+			prompt: &sdk.Prompt{Name: "summarize.v2_x-y", Title: "Summarize", Description: "Sum it up.",
+				Arguments: []*sdk.PromptArgument{{Name: "text", Required: true}, nil, {Name: ""}, {Name: "style"}}},
+			want:   Prompt{Name: "summarize.v2_x-y", Title: "Summarize", Description: "Sum it up.", Arguments: []string{"text", "style"}},
+			wantOK: true,
+		},
+		{name: "empty name", prompt: &sdk.Prompt{Name: ""}, wantNotes: []string{`prompt "" skipped: a prompt name is 1 to 128 letters, digits, '_', '-' and '.'`}},
+		{name: "escape in name", prompt: &sdk.Prompt{Name: "a\x1b[2Jb"}, wantNotes: []string{`prompt "ab" skipped: a prompt name is 1 to 128 letters, digits, '_', '-' and '.'`}},
+		{name: "name too long", prompt: &sdk.Prompt{Name: strings.Repeat("n", 129)}, wantNotes: []string{fmt.Sprintf(`prompt %q skipped: a prompt name is 1 to 128 letters, digits, '_', '-' and '.'`, strings.Repeat("n", 64))}},
+		{name: "duplicate", prompt: &sdk.Prompt{Name: "dup"}, seen: []string{"dup"}, wantNotes: []string{`prompt "dup" skipped: listed more than once`}},
+		{
+			name:   "title, description and argument names sanitized and cut on a rune boundary",
+			prompt: &sdk.Prompt{Name: "p", Title: strings.Repeat("t", 300), Description: "\u202eevil\ttext", Arguments: []*sdk.PromptArgument{{Name: strings.Repeat("ü", 40)}}},
+			want: Prompt{Name: "p", Title: strings.Repeat("t", 256), Description: "evil text",
+				Arguments: []string{strings.Repeat("ü", 30) + "..."}},
+			wantOK: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seen := map[string]bool{}
+			for _, s := range tt.seen {
+				seen[s] = true
+			}
+			got, notes, ok := convertPrompt(tt.prompt, seen)
+			if ok != tt.wantOK {
+				t.Fatalf("ok = %v, want %v", ok, tt.wantOK)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("prompt (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantNotes, notes); diff != "" {
+				t.Errorf("notes (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -15,8 +15,9 @@ limitations under the License.
 */
 
 // Package plugin is `kubectl mcp`: impact (what deleting an MCPServer would remove, and who
-// blocks it), export (a server and its tools as YAML) and tools (the registry as a table). It uses
-// the user's kubeconfig and kubectl's flags.
+// blocks it), export (a server and its tools as YAML, its prompts as comments) and tools (the
+// registry as a table; --prompts for the servers' prompts). It uses the user's kubeconfig and
+// kubectl's flags.
 package plugin
 
 import (
@@ -47,6 +48,7 @@ import (
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
 	"github.com/toolregistry/mcp-registry-operator/internal/controller"
 	"github.com/toolregistry/mcp-registry-operator/internal/registry"
+	"github.com/toolregistry/mcp-registry-operator/internal/text"
 )
 
 // ExitBlocked is the exit code of `kubectl mcp impact` when consumers would block the delete.
@@ -94,7 +96,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 
 	export := &cobra.Command{
 		Use:   "export SERVER",
-		Short: "Print an MCPServer and its discovered MCPTools as YAML, for audit or re-creation",
+		Short: "Print an MCPServer and its discovered MCPTools as YAML, for audit or re-creation (its prompts as comments)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := session()
@@ -105,22 +107,27 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		},
 	}
 
-	var allNamespaces bool
+	var allNamespaces, listPrompts bool
 	var toolsOutput string
 	tools := &cobra.Command{
 		Use:   "tools",
-		Short: "List MCPTools with their server, enabled state and consumers",
+		Short: "List MCPTools with their server, enabled state and consumers (--prompts: the servers' prompts)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := session()
 			if err != nil {
 				return err
 			}
+			if listPrompts {
+				return s.prompts(cmd.Context(), allNamespaces, toolsOutput)
+			}
 			return s.tools(cmd.Context(), allNamespaces, toolsOutput)
 		},
 	}
 	tools.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list the tools of every namespace")
 	tools.Flags().StringVarP(&toolsOutput, "output", "o", "", "output format: empty for a table, wide, yaml or json")
+	tools.Flags().BoolVar(&listPrompts, "prompts", false,
+		"list the prompts the MCPServers offer (status.prompts, after spec.prompts) instead of MCPTools")
 
 	var apply bool
 	pin := &cobra.Command{
@@ -509,7 +516,47 @@ func (s *session) export(ctx context.Context, name string) error {
 		}
 		items = append(items, item)
 	}
+	fmt.Fprint(s.out, promptsComment(server))
 	return printStructured(s.out, "yaml", map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
+}
+
+// promptsComment lists, as YAML comments, the prompts the server offered at its last sync: they
+// are status, which an export drops (a re-created server discovers them again, and spec.prompts
+// carries their filters and overrides), but an audit wants to see them. Everything is sanitized
+// onto one line, so nothing in status can escape the comment.
+func promptsComment(server *mcpv1alpha1.MCPServer) string {
+	prompts := server.Status.Prompts
+	if len(prompts) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# MCPServer %s/%s offered %d prompts at its last sync (status.prompts; informational, not applied:\n",
+		server.Namespace, server.Name, max(int(server.Status.PromptCount), len(prompts)))
+	b.WriteString("# a re-created server lists them again, with the filters and overrides of spec.prompts):\n")
+	for _, p := range prompts {
+		var details []string
+		if p.Alias != "" {
+			details = append(details, "alias "+p.Alias)
+		}
+		if !p.Enabled {
+			details = append(details, "disabled")
+		}
+		if len(p.Arguments) > 0 {
+			details = append(details, "arguments: "+strings.Join(p.Arguments, ", "))
+		}
+		line := "#   " + p.Name
+		if len(details) > 0 {
+			line += " (" + strings.Join(details, "; ") + ")"
+		}
+		if p.Title != "" {
+			line += ": " + p.Title
+		}
+		b.WriteString(text.Sanitize(line) + "\n")
+	}
+	if more := int(server.Status.PromptCount) - len(prompts); more > 0 {
+		fmt.Fprintf(&b, "#   ... and %d more, not listed in status\n", more)
+	}
+	return b.String()
 }
 
 // exported is obj as an exported manifest: kind set; status and what the API server or the
@@ -623,6 +670,102 @@ func (s *session) tools(ctx context.Context, all bool, output string) error {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	return tw.Flush()
+}
+
+// PromptRow is one prompt in `kubectl mcp tools --prompts -o yaml|json`.
+type PromptRow struct {
+	Namespace   string   `json:"namespace"`
+	Server      string   `json:"server"`
+	Name        string   `json:"name"`
+	Title       string   `json:"title,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Alias       string   `json:"alias,omitempty"`
+	Enabled     bool     `json:"enabled"`
+	Arguments   []string `json:"arguments"`
+}
+
+// prompts prints the prompts of the namespace's MCPServers (or of every namespace's), as their
+// status.prompts lists them.
+func (s *session) prompts(ctx context.Context, all bool, output string) error {
+	list := &mcpv1alpha1.MCPServerList{}
+	var opts []client.ListOption
+	if !all {
+		opts = append(opts, client.InNamespace(s.namespace))
+	}
+	if err := s.c.List(ctx, list, opts...); err != nil {
+		return err
+	}
+	slices.SortFunc(list.Items, func(a, b mcpv1alpha1.MCPServer) int {
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	rows := []PromptRow{}
+	var unlisted []string
+	for _, server := range list.Items {
+		for _, p := range server.Status.Prompts {
+			rows = append(rows, PromptRow{Namespace: server.Namespace, Server: server.Name, Name: p.Name, Title: p.Title,
+				Description: p.Description, Alias: p.Alias, Enabled: p.Enabled, Arguments: append([]string{}, p.Arguments...)})
+		}
+		if more := int(server.Status.PromptCount) - len(server.Status.Prompts); more > 0 {
+			unlisted = append(unlisted, fmt.Sprintf("MCPServer %s/%s offers %d more prompts than its status.prompts lists (at most %d)",
+				server.Namespace, server.Name, more, registry.MaxStatusPrompts))
+		}
+	}
+	switch output {
+	case "yaml", "json":
+		return printStructured(s.out, output, rows)
+	case "", "wide":
+	default:
+		return fmt.Errorf("unknown output format %q: use wide, yaml or json", output)
+	}
+	if len(rows) == 0 {
+		if all {
+			fmt.Fprintln(s.out, "No prompts found.")
+		} else {
+			fmt.Fprintf(s.out, "No prompts found in %s namespace.\n", s.namespace)
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(s.out, 0, 4, 3, ' ', 0)
+	header := []string{"SERVER", "PROMPT", "ALIAS", "ENABLED", "ARGUMENTS"}
+	if all {
+		header = append([]string{"NAMESPACE"}, header...)
+	}
+	if output == "wide" {
+		header = append(header, "TITLE")
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		alias, arguments := r.Alias, strings.Join(r.Arguments, ",")
+		if alias == "" {
+			alias = "<none>"
+		}
+		if arguments == "" {
+			arguments = "<none>"
+		}
+		row := []string{r.Server, r.Name, alias, fmt.Sprint(r.Enabled), arguments}
+		if all {
+			row = append([]string{r.Namespace}, row...)
+		}
+		if output == "wide" {
+			title := r.Title
+			if title == "" {
+				title = "<none>"
+			}
+			row = append(row, title)
+		}
+		// status is anyone's to write who may patch it: one line per row, no escapes.
+		for i := range row {
+			row[i] = text.Sanitize(row[i])
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, note := range unlisted {
+		fmt.Fprintln(s.out, note)
+	}
+	return nil
 }
 
 func printStructured(w io.Writer, format string, v any) error {

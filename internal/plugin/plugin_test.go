@@ -352,6 +352,86 @@ func TestPlugin(t *testing.T) {
 			t.Fatalf("tools -o wide: %v\n%s", err, out)
 		}
 	})
+	t.Run("tools --prompts: table, all namespaces, json; export lists them as comments", func(t *testing.T) {
+		ctx := context.Background()
+		out, err := k.run("tools", "--prompts", "-n", "tools")
+		if err != nil || out != "No prompts found in tools namespace.\n" {
+			t.Fatalf("before any prompts: %v\n%s", err, out)
+		}
+		// The operator reports prompts in status; here the test does, one with a hostile title.
+		server := &mcpv1alpha1.MCPServer{}
+		if err := k.c.Get(ctx, client.ObjectKey{Namespace: "tools", Name: "github"}, server); err != nil {
+			t.Fatal(err)
+		}
+		server.Status.PromptCount = 3
+		server.Status.Prompts = []mcpv1alpha1.Prompt{
+			{Name: "review", Title: "Review\n  - kind: Secret", Alias: "code_review", Enabled: true, Arguments: []string{"language", "style"}},
+			{Name: "summarize", Enabled: false, Arguments: []string{"text"}},
+		}
+		if err := k.c.Status().Update(ctx, server); err != nil {
+			t.Fatal(err)
+		}
+
+		out, err = k.run("tools", "--prompts", "-n", "tools")
+		want := "SERVER   PROMPT      ALIAS         ENABLED   ARGUMENTS\n" +
+			"github   review      code_review   true      language,style\n" +
+			"github   summarize   <none>        false     text\n" +
+			"MCPServer tools/github offers 1 more prompts than its status.prompts lists (at most 256)\n"
+		if err != nil || out != want {
+			t.Fatalf("table: %v\n%s\nwant:\n%s", err, out, want)
+		}
+		out, err = k.run("tools", "--prompts", "-A", "-o", "wide")
+		if err != nil || !strings.HasPrefix(out, "NAMESPACE   SERVER") || !strings.Contains(out, "TITLE") ||
+			!strings.Contains(out, "Review   - kind: Secret") {
+			t.Fatalf("-A -o wide: %v\n%s", err, out)
+		}
+		out, err = k.run("tools", "--prompts", "-n", "tools", "-o", "json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []PromptRow
+		if err := json.Unmarshal([]byte(out), &rows); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		wantRows := []PromptRow{
+			{Namespace: "tools", Server: "github", Name: "review", Title: "Review\n  - kind: Secret", Alias: "code_review", Enabled: true, Arguments: []string{"language", "style"}},
+			{Namespace: "tools", Server: "github", Name: "summarize", Arguments: []string{"text"}},
+		}
+		if diff := cmp.Diff(wantRows, rows); diff != "" {
+			t.Fatalf("json (-want +got):\n%s", diff)
+		}
+		if out, err := k.run("tools", "--prompts", "-n", "tools", "-o", "yaml"); err != nil || !strings.Contains(out, "- alias: code_review") {
+			t.Fatalf("yaml: %v\n%s", err, out)
+		}
+		if _, err := k.run("tools", "--prompts", "-o", "xml"); err == nil || !strings.Contains(err.Error(), `unknown output format "xml"`) {
+			t.Fatalf("bad -o: %v", err)
+		}
+
+		out, err = k.run("export", "github", "-n", "tools")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantComment := "# MCPServer tools/github offered 3 prompts at its last sync (status.prompts; informational, not applied:\n" +
+			"# a re-created server lists them again, with the filters and overrides of spec.prompts):\n" +
+			"#   review (alias code_review; arguments: language, style): Review   - kind: Secret\n" +
+			"#   summarize (disabled; arguments: text)\n" +
+			"#   ... and 1 more, not listed in status\n" +
+			"apiVersion: v1\n"
+		if !strings.HasPrefix(out, wantComment) {
+			t.Fatalf("export:\n%s\nwant it to start with:\n%s", out, wantComment)
+		}
+		var list struct {
+			APIVersion string           `json:"apiVersion"`
+			Kind       string           `json:"kind"`
+			Items      []map[string]any `json:"items"`
+		}
+		if err := yaml.UnmarshalStrict([]byte(out), &list); err != nil || list.Kind != "List" || len(list.Items) != 4 {
+			t.Fatalf("export with prompts is no longer the same List: %v, %d items", err, len(list.Items))
+		}
+		if strings.Contains(out, "\n  - kind: Secret") {
+			t.Fatalf("a prompt's title escaped the comment:\n%s", out)
+		}
+	})
 	t.Run("--context of another kubeconfig context fails clearly", func(t *testing.T) {
 		_, err := k.run("tools", "--context", "does-not-exist")
 		if err == nil || !strings.Contains(err.Error(), "does-not-exist") {

@@ -41,10 +41,18 @@ func ValidateToolsSpec(spec *mcpv1alpha1.ToolsSpec) error {
 	if spec == nil {
 		return nil
 	}
-	for field, patterns := range map[string][]string{"include": spec.Include, "exclude": spec.Exclude} {
-		for _, p := range patterns {
+	return validateGlobs("spec.tools", spec.Include, spec.Exclude)
+}
+
+// validateGlobs checks include, then exclude, and names the first invalid pattern.
+func validateGlobs(field string, include, exclude []string) error {
+	for _, list := range []struct {
+		name     string
+		patterns []string
+	}{{"include", include}, {"exclude", exclude}} {
+		for _, p := range list.patterns {
 			if _, err := path.Match(p, ""); err != nil {
-				return fmt.Errorf("spec.tools.%s: %q is not a valid glob pattern: %w", field, p, err)
+				return fmt.Errorf("%s.%s: %q is not a valid glob pattern: %w", field, list.name, p, err)
 			}
 		}
 	}
@@ -57,10 +65,15 @@ func Selected(spec *mcpv1alpha1.ToolsSpec, tool string) bool {
 	if spec == nil {
 		return true
 	}
-	if len(spec.Include) > 0 && !matchesAny(spec.Include, tool) {
+	return selected(spec.Include, spec.Exclude, tool)
+}
+
+// selected reports whether name matches include (when set) and no exclude pattern.
+func selected(include, exclude []string, name string) bool {
+	if len(include) > 0 && !matchesAny(include, name) {
 		return false
 	}
-	return !matchesAny(spec.Exclude, tool)
+	return !matchesAny(exclude, name)
 }
 
 func matchesAny(patterns []string, name string) bool {

@@ -47,6 +47,15 @@ type Tool struct {
 	Annotations  *sdk.ToolAnnotations
 }
 
+// Prompt describes one prompt the server offers besides the generated ones.
+type Prompt struct {
+	Name        string
+	Title       string
+	Description string
+	// Arguments are the names of its arguments, in this order.
+	Arguments []string
+}
+
 // Failure is how the server misbehaves.
 type Failure string
 
@@ -67,8 +76,11 @@ type Config struct {
 	Name, Version string
 	// Tools are the tools offered, in this order.
 	Tools []Tool
-	// Prompts is the number of prompts offered; 0 means no prompts capability.
+	// Prompts is the number of generated prompts offered (prompt-000, prompt-001, ...).
 	Prompts int
+	// PromptList are prompts offered besides the generated ones. With neither, the server has
+	// no prompts capability.
+	PromptList []Prompt
 	// PageSize is the most items per tools/list or prompts/list page; 0 means the SDK's default.
 	PageSize int
 	// Token, when set, must be presented as `Authorization: Bearer <Token>`; otherwise HTTP 401.
@@ -80,6 +92,10 @@ type Config struct {
 	Failure Failure
 	// Delay is added before every answer.
 	Delay time.Duration
+	// ProtocolVersion, when set, is the one MCP protocol version the server speaks (one of
+	// ProtocolVersions), over that version's transport only (see SSEOnly); it is read when each
+	// session (each request, over Streamable HTTP) starts.
+	ProtocolVersion string
 }
 
 // Server is a running test MCP server.
@@ -167,6 +183,7 @@ func (s *Server) Config() Config {
 	defer s.mu.Unlock()
 	cfg := s.cfg
 	cfg.Tools = append([]Tool(nil), s.cfg.Tools...)
+	cfg.PromptList = append([]Prompt(nil), s.cfg.PromptList...)
 	cfg.OAuth = s.cfg.OAuth.clone()
 	return cfg
 }
@@ -203,6 +220,9 @@ func (s *Server) Handler() http.Handler {
 			http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
 			return
 		}
+		if refuseVersionTransport(w, r, cfg) {
+			return
+		}
 		switch cfg.Failure {
 		case FailError:
 			http.Error(w, "injected failure", http.StatusInternalServerError)
@@ -231,7 +251,7 @@ func (s *Server) newMCPServer(*http.Request) *sdk.Server {
 	if version == "" {
 		version = "1.0.0"
 	}
-	server := sdk.NewServer(&sdk.Implementation{Name: name, Version: version}, &sdk.ServerOptions{PageSize: cfg.PageSize})
+	server := sdk.NewServer(&sdk.Implementation{Name: name, Version: version}, &sdk.ServerOptions{PageSize: cfg.PageSize, SupportedProtocolVersions: supportedVersions(cfg)})
 	for _, t := range cfg.Tools {
 		input := t.InputSchema
 		if input == nil {
@@ -248,11 +268,18 @@ func (s *Server) newMCPServer(*http.Request) *sdk.Server {
 			return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: "called " + req.Params.Name}}}, nil
 		})
 	}
+	getPrompt := func(context.Context, *sdk.GetPromptRequest) (*sdk.GetPromptResult, error) {
+		return &sdk.GetPromptResult{}, nil
+	}
 	for i := range cfg.Prompts {
-		server.AddPrompt(&sdk.Prompt{Name: fmt.Sprintf("prompt-%03d", i)},
-			func(context.Context, *sdk.GetPromptRequest) (*sdk.GetPromptResult, error) {
-				return &sdk.GetPromptResult{}, nil
-			})
+		server.AddPrompt(&sdk.Prompt{Name: fmt.Sprintf("prompt-%03d", i)}, getPrompt)
+	}
+	for _, p := range cfg.PromptList {
+		prompt := &sdk.Prompt{Name: p.Name, Title: p.Title, Description: p.Description}
+		for _, a := range p.Arguments {
+			prompt.Arguments = append(prompt.Arguments, &sdk.PromptArgument{Name: a})
+		}
+		server.AddPrompt(prompt, getPrompt)
 	}
 	return server
 }
