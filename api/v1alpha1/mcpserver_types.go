@@ -181,9 +181,10 @@ type OAuth2Auth struct {
 
 	// privateKeyRef names a Secret you own holding a pre-registered client that authenticates
 	// with private_key_jwt (RFC 7523): keys client_id, private_key (PEM: an RSA key, signed RS256,
-	// or a P-256 EC key, signed ES256) and, optionally, key_id (the JWS kid). The key never leaves
-	// the operator: each token request carries a signed assertion valid for one minute. The
-	// extension recommends this kind.
+	// or a P-256 EC key, signed ES256) and, optionally, key_id (the JWS kid). The key is never
+	// sent: each token request carries a signed assertion valid for one minute (the operator
+	// keeps a copy in the credentials Secret the MCPServer owns, to revoke with). The extension
+	// recommends this kind.
 	// +optional
 	PrivateKeyRef *SecretReference `json:"privateKeyRef,omitempty"`
 
