@@ -217,7 +217,7 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 	endpoint, err := r.endpoint(ctx, server)
 	var oauthReq *oauth.Request
 	if err == nil {
-		oauthReq, err = r.oauthRequestFor(ctx, server, endpoint.Timeout)
+		oauthReq, err = r.oauthRequestFor(ctx, server, endpoint)
 	}
 	if err != nil {
 		var stalled *stalledError
@@ -442,14 +442,14 @@ func (r *MCPServerReconciler) discover(ctx context.Context, server *mcpv1alpha1.
 }
 
 // oauthRequestFor is the OAuth2 token request of the server, nil when it does not use OAuth2.
-func (r *MCPServerReconciler) oauthRequestFor(ctx context.Context, server *mcpv1alpha1.MCPServer, timeout time.Duration) (*oauth.Request, error) {
+func (r *MCPServerReconciler) oauthRequestFor(ctx context.Context, server *mcpv1alpha1.MCPServer, ep mcp.Endpoint) (*oauth.Request, error) {
 	if !usesOAuth2(server) {
 		return nil, nil
 	}
 	if r.OAuth == nil {
 		return nil, errors.New("the manager has no OAuth client")
 	}
-	return r.oauthRequest(ctx, server, timeout)
+	return r.oauthRequest(ctx, server, ep)
 }
 
 // stalledError is an error that retrying cannot fix until the user changes something.

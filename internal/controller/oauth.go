@@ -168,7 +168,7 @@ func setPending(secret *corev1.Secret, pending string) {
 }
 
 // oauthRequest builds the token request of an OAuth2 server, reading the user's Secrets live.
-func (r *MCPServerReconciler) oauthRequest(ctx context.Context, server *mcpv1alpha1.MCPServer, timeout time.Duration) (*oauth.Request, error) {
+func (r *MCPServerReconciler) oauthRequest(ctx context.Context, server *mcpv1alpha1.MCPServer, ep mcp.Endpoint) (*oauth.Request, error) {
 	cfg := server.Spec.Auth.OAuth2
 	endpoint, err := url.Parse(server.Spec.URL)
 	if err != nil {
@@ -182,7 +182,9 @@ func (r *MCPServerReconciler) oauthRequest(ctx context.Context, server *mcpv1alp
 		Resource:  cfg.Resource,
 		IssuerURL: cfg.IssuerURL,
 		Scopes:    cfg.Scopes,
-		Timeout:   timeout,
+		Timeout:   ep.Timeout,
+		// spec.tls verifies the endpoint's own origin (the probe and its metadata) too.
+		TLS: &oauth.EndpointTLS{Origin: endpoint, RootCAs: ep.RootCAs, InsecureSkipVerify: ep.InsecureSkipVerify},
 		// Shown in the authorization server's client list: who registered it, for what.
 		ClientName: fmt.Sprintf("mcp-registry-operator %s/%s", server.Namespace, server.Name),
 	}

@@ -285,6 +285,27 @@ var _ = Describe("OAuth2", func() {
 		Expect(eventsFor(Default, namespace, "github", "CredentialsRevoked")).To(HaveLen(1))
 	})
 
+	It("discovers an https endpoint with a private CA through spec.tls", func() {
+		as.addClient("registry", "s3cret")
+		tlsMCP := mcpserver.StartTLS(mcpserver.Config{Name: "private-ca", Version: "1", Tools: mcpserver.GeneratedTools(2)})
+		DeferCleanup(tlsMCP.Close)
+		tlsMCP.Update(func(c *mcpserver.Config) {
+			c.OAuth = &mcpserver.OAuth{
+				IntrospectionURL: as.issuer() + "/introspect", ClientID: introspectorID, ClientSecret: introspectorSecret,
+				AuthorizationServers: []string{as.issuer()}, MetadataInHeader: true,
+			}
+		})
+		userSecret("client", map[string]string{"client_id": "registry", "client_secret": "s3cret"})
+		userSecret("ca", map[string]string{"ca.crt": string(tlsMCP.CACertPEM())})
+		createServer(namespace, "private", tlsMCP.URL(), func(s *mcpv1alpha1.MCPServerSpec) {
+			withSecretClient("client")(s)
+			s.TLS = &mcpv1alpha1.MCPServerTLS{CASecretRef: &mcpv1alpha1.SecretKeyReference{Name: "ca", Key: "ca.crt"}}
+		})
+		server := expectReady(namespace, "private")
+		Expect(server.Status.ToolCount).To(Equal(int32(2)))
+		Expect(tlsMCP.MetadataRequests()).To(BeNumerically(">=", 1), "the metadata was read over TLS with the CA")
+	})
+
 	It("revokes nothing on Orphan and releases the credentials Secret", func() {
 		as.addClient("registry", "s3cret")
 		userSecret("client", map[string]string{"client_id": "registry", "client_secret": "s3cret"})

@@ -25,7 +25,6 @@ import (
 	"path"
 	"strings"
 
-	"github.com/toolregistry/mcp-registry-operator/internal/egress"
 	"github.com/toolregistry/mcp-registry-operator/internal/text"
 )
 
@@ -115,7 +114,7 @@ func (t *transport) discover(ctx context.Context, endpoint *url.URL, issuer stri
 
 // probe asks the endpoint, without credentials, for its challenge. Only the headers are read.
 func (t *transport) probe(ctx context.Context, endpoint *url.URL) (Challenge, bool, error) {
-	hc := t.egress.Client(egress.ClientOptions{Origin: endpoint, ResponseHeaderTimeout: t.timeout})
+	hc := t.egress.Client(t.options(endpoint, ""))
 	defer hc.CloseIdleConnections()
 	probeCtx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()

@@ -18,6 +18,7 @@ package oauth
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,25 @@ const maxErrorText = 200
 type transport struct {
 	egress  *egress.Egress
 	timeout time.Duration
+	// tls verifies the MCP endpoint's origin (spec.tls): the probe and protected resource
+	// metadata on it. Every other origin is verified with the system roots.
+	tls *EndpointTLS
+}
+
+// EndpointTLS is how the MCP endpoint's certificate is verified (spec.tls).
+type EndpointTLS struct {
+	Origin             *url.URL
+	RootCAs            *x509.CertPool
+	InsecureSkipVerify bool
+}
+
+// options are the egress client options for a request to target.
+func (t *transport) options(target *url.URL, authorization string) egress.ClientOptions {
+	opts := egress.ClientOptions{Origin: target, Authorization: authorization, ResponseHeaderTimeout: t.timeout}
+	if t.tls != nil && t.tls.Origin != nil && sameOrigin(target, t.tls.Origin) {
+		opts.RootCAs, opts.InsecureSkipVerify = t.tls.RootCAs, t.tls.InsecureSkipVerify
+	}
+	return opts
 }
 
 // request is one HTTP request to an OAuth endpoint.
@@ -70,9 +90,7 @@ func (t *transport) do(ctx context.Context, req request) (*response, error) {
 	if err != nil || target.Host == "" {
 		return nil, fmt.Errorf("invalid URL %q", text.Ellipsize(req.url, maxErrorText))
 	}
-	hc := t.egress.Client(egress.ClientOptions{
-		Origin: target, Authorization: req.authorization, ResponseHeaderTimeout: t.timeout,
-	})
+	hc := t.egress.Client(t.options(target, req.authorization))
 	defer hc.CloseIdleConnections()
 	hc.Timeout = t.timeout
 	if req.method != http.MethodGet {

@@ -77,6 +77,8 @@ type Request struct {
 	InitialAccessToken string
 	// Timeout bounds each request.
 	Timeout time.Duration
+	// TLS verifies the MCP endpoint's own origin (spec.tls); nil: the system roots.
+	TLS *EndpointTLS
 	// Refused is a token the MCP server just refused: it is not used again, and a new one is
 	// obtained after discovering the authorization server afresh.
 	Refused string
@@ -128,6 +130,7 @@ func (m *Manager) Token(ctx context.Context, store Store, req Request) (*Grant, 
 		st = &State{}
 	}
 	t := m.transport(req.Timeout)
+	t.tls = req.TLS
 	now := m.now()
 	dirty := false
 
