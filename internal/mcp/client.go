@@ -182,7 +182,7 @@ func (c *Client) Discover(ctx context.Context, ep Endpoint) (_ *Result, err erro
 	httpClient := c.Egress.Client(opts)
 	defer func() {
 		if err != nil {
-			err = c.Egress.Explain(origin, err)
+			err = &cleanError{err: c.Egress.Explain(origin, err)}
 		}
 	}()
 
@@ -441,3 +441,13 @@ func convertPrompt(p *sdk.Prompt, seen map[string]bool) (prompt Prompt, notes []
 	}
 	return prompt, notes, true
 }
+
+// maxErrorBytes bounds a discovery error's message.
+const maxErrorBytes = 4096
+
+// cleanError is a discovery error whose message, which may quote what the server sent, is one
+// bounded line of valid UTF-8 without terminal escapes; errors.Is and errors.As see the cause.
+type cleanError struct{ err error }
+
+func (e *cleanError) Error() string { return text.ForMessage(e.err.Error(), maxErrorBytes) }
+func (e *cleanError) Unwrap() error { return e.err }
