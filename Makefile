@@ -44,20 +44,23 @@ vet: ## Run go vet against code.
 	go vet ./...
 
 .PHONY: verify
-verify: manifests generate fmt ## Fail when generated code, CRDs, RBAC, go.mod or formatting differ from what is committed.
+verify: manifests generate fmt kustomize ## Fail when generated code, CRDs, RBAC, the Helm chart, go.mod or formatting differ from what is committed.
 	go mod tidy
 	cd hack/controlplane && go mod tidy
+	cd test/helm && go mod tidy
+	go run ./hack/chart --kustomize "$(KUSTOMIZE)" --config config --out dist/chart --check
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "Not gofmt-ed (go fmt skips files behind build tags such as e2e):"; echo "$$unformatted"; exit 1; fi
-	@changed=$$(git status --porcelain -- api config cmd internal test hack go.mod go.sum); \
+	@changed=$$(git status --porcelain -- api config cmd internal test hack dist/chart go.mod go.sum); \
 	if [ -n "$$changed" ]; then \
 		echo "Generated or formatted files differ from the commit; run 'make manifests generate fmt' and commit:"; \
-		echo "$$changed"; git --no-pager diff --stat -- api config cmd internal test hack; exit 1; \
+		echo "$$changed"; git --no-pager diff --stat -- api config cmd internal test hack dist/chart; exit 1; \
 	fi
 
 .PHONY: test
-test: manifests generate fmt vet setup-envtest oidc-provider ## Run unit and envtest tests against the control plane built from source (and test/oauthserver against oidc-provider).
+test: manifests generate fmt vet setup-envtest oidc-provider chart build-installer ## Run unit and envtest tests against the control plane built from source (and test/oauthserver against oidc-provider, test/helm against the chart and the bundle).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+	cd test/helm && KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./...
 
 .PHONY: test-e2e
 test-e2e: build build-installer setup-envtest server-everything oidc-provider ## Run the e2e scenarios on a local control plane with the garbage collector, bin/manager, kubectl, server-everything and oidc-provider.
@@ -134,6 +137,10 @@ build-installer: manifests generate kustomize ## Generate a consolidated YAML wi
 	rm -rf "$(LOCALBIN)/installer" && mkdir -p "$(LOCALBIN)/installer" && cp -r config "$(LOCALBIN)/installer/"
 	cd "$(LOCALBIN)/installer/config/manager" && $(KUSTOMIZE) edit set image controller=${IMG}
 	$(KUSTOMIZE) build "$(LOCALBIN)/installer/config/default" > dist/install.yaml
+
+.PHONY: chart
+chart: manifests kustomize ## Generate the Helm chart dist/chart from the kustomize sources in config/ (hack/chart).
+	go run ./hack/chart --kustomize "$(KUSTOMIZE)" --config config --out dist/chart
 
 ##@ Deployment
 
