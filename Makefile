@@ -86,8 +86,8 @@ oidc-provider: ## Install the pinned oidc-provider (hack/oidc-provider) into bin
 	fi
 
 .PHONY: bench
-bench: setup-envtest ## Measure deletion on envtest: unblock latency p50/p99 over 50 deletes, and a 1,000-tool cascade against a raw DeleteCollection.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./internal/controller/ -run '^$$' -bench BenchmarkDeletion -benchtime=1x
+bench: setup-envtest ## Measure on envtest: deletion (unblock latency p50/p99 over 50 deletes, a 1,000-tool cascade against a raw DeleteCollection) and live sync (change-to-MCPTool latency p50/p99 over 50 changes, live against polling).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./internal/controller/ -run '^$$' -bench 'BenchmarkDeletion|BenchmarkLiveSync' -benchtime=1x
 
 ##@ Build
 
@@ -105,7 +105,7 @@ run: manifests generate fmt vet setup-envtest ## Run the operator on an embedded
 	bin/localcluster --assets "$(ENVTEST_ASSETS)" --crds config/crd/bases --dir "$(LOCALBIN)/local-cluster" \
 		--use-existing-cluster="$(USE_EXISTING_CLUSTER)" \
 		$(if $(filter true,$(RUN_TEST_SERVER)),--sidecar "bin/mcp-test-server --addr=$(TEST_SERVER_ADDR) --token=local-dev-token") \
-		-- bin/manager --health-probe-bind-address=127.0.0.1:8081 --endpoint-allow-cidrs=127.0.0.0/8 $(RUN_ARGS)
+		-- bin/manager --health-probe-bind-address=127.0.0.1:8081 --endpoint-allow-cidrs=127.0.0.0/8 --registry-bind-address=127.0.0.1:8082 $(RUN_ARGS)
 
 .PHONY: run-test-server
 run-test-server: ## Run only the test MCP server that config/samples points at (127.0.0.1:8090, token local-dev-token).

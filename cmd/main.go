@@ -62,9 +62,11 @@ import (
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
 	"github.com/toolregistry/mcp-registry-operator/internal/controller"
 	"github.com/toolregistry/mcp-registry-operator/internal/egress"
+	"github.com/toolregistry/mcp-registry-operator/internal/livesync"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
 	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 	"github.com/toolregistry/mcp-registry-operator/internal/oauth"
+	"github.com/toolregistry/mcp-registry-operator/internal/registryapi"
 )
 
 // version is the manager's version, reported to MCP servers; set with -ldflags "-X main.version=...".
@@ -91,6 +93,10 @@ type options struct {
 	endpointDeny         string
 	endpointAllow        string
 	maxRequestsPerHost   int
+	maxLiveStreams       int
+	registryAddr         string
+	registryAuth         string
+	registryNamePrefix   string
 	zap                  zap.Options
 }
 
@@ -139,6 +145,18 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 		"Comma-separated CIDRs exempted from --endpoint-deny-cidrs, e.g. 127.0.0.0/8 for a local MCP server in development.")
 	fs.IntVar(&o.maxRequestsPerHost, "max-requests-per-host", egress.DefaultMaxRequestsPerHost,
 		"The most requests in flight to one MCP host (host:port), across every MCPServer that names it.")
+	fs.IntVar(&o.maxLiveStreams, "max-live-streams", livesync.DefaultMaxStreams,
+		"The most MCP servers kept on a live notification stream at once (spec.liveSync); servers past it are polled at "+
+			"their syncInterval, and say so in status.liveSyncMessage. 0 turns live sync off for the whole manager.")
+	fs.StringVar(&o.registryAddr, "registry-bind-address", "0",
+		"The address the MCP Registry API (GET /v0.1/servers, ...) binds to, e.g. :8082, or 0 to serve no registry. Every "+
+			"replica serves it from its cache, a standby too.")
+	fs.StringVar(&o.registryAuth, "registry-auth", registryapi.AuthNone,
+		"Who may read the MCP Registry API: None (anyone; put an Ingress or gateway in front) or Kubernetes (a bearer token "+
+			"the API server authenticates, allowed to get the non-resource URL /v0.1/*; TokenReview and SubjectAccessReview).")
+	fs.StringVar(&o.registryNamePrefix, "registry-name-prefix", defaultRegistryNamePrefix,
+		"The reverse-DNS prefix of the registry name of an MCPServer that sets no spec.registry.name: "+
+			"<prefix>.<namespace>/<name>. Use your organisation's, e.g. com.example.")
 	o.zap = zap.Options{Development: false}
 	o.zap.BindFlags(fs)
 }
@@ -177,6 +195,12 @@ func run(opts options) error {
 	}
 	if opts.maxRequestsPerHost < 1 || opts.maxRequestsPerHost > 256 {
 		return fmt.Errorf("invalid --max-requests-per-host %d: must be between 1 and 256", opts.maxRequestsPerHost)
+	}
+	if opts.maxLiveStreams < 0 || opts.maxLiveStreams > 100000 {
+		return fmt.Errorf("invalid --max-live-streams %d: must be between 0 (off) and 100000", opts.maxLiveStreams)
+	}
+	if err := validateRegistry(opts); err != nil {
+		return err
 	}
 	policy, err := egress.NewPolicy(egress.ParseList(opts.endpointDeny), egress.ParseList(opts.endpointAllow))
 	if err != nil {
@@ -229,6 +253,10 @@ func run(opts options) error {
 	if err != nil {
 		return fmt.Errorf("cannot register metrics: %w", err)
 	}
+	registryMetrics, err := metrics.NewRegistryAPI(crmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("cannot register metrics: %w", err)
+	}
 	gate, err := apiServerGate(restConfig, operatorMetrics)
 	if err != nil {
 		return err
@@ -236,7 +264,8 @@ func run(opts options) error {
 	shared := sharedParts{
 		scheme: scheme, restConfig: restConfig,
 		metrics: operatorMetrics, gate: gate, consumerResources: consumerResources, gauges: &gauges{},
-		egress: egress.New(policy, opts.maxRequestsPerHost, operatorMetrics.CountThrottled),
+		egress:          egress.New(policy, opts.maxRequestsPerHost, operatorMetrics.CountThrottled),
+		registryMetrics: registryMetrics,
 	}
 	if opts.enableLeaderElection {
 		if shared.lock, err = leaderLock(restConfig, opts); err != nil {
@@ -331,6 +360,7 @@ type sharedParts struct {
 	consumerResources []schema.GroupResource
 	lock              resourcelock.Interface
 	gauges            *gauges
+	registryMetrics   *metrics.RegistryAPI
 }
 
 // gauges are the registry gauges computed from the cache at scrape time, registered once per
@@ -471,6 +501,10 @@ func setUpManager(mgrCtx context.Context, opts options, shared sharedParts, fenc
 		Metrics:                 shared.metrics,
 		Gate:                    shared.gate,
 		Fence:                   fence,
+		// One per manager: its streams run while this manager leads, and close with it.
+		LiveSync: livesync.New(livesync.Options{
+			Egress: shared.egress, MaxStreams: opts.maxLiveStreams, Version: version, Log: ctrl.Log.WithName("livesync"),
+		}),
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("cannot set up the MCPServer controller: %w", err)
 	}
@@ -489,6 +523,9 @@ func setUpManager(mgrCtx context.Context, opts options, shared sharedParts, fenc
 		}
 	}
 
+	if err := addRegistryAPI(mgr, opts, shared); err != nil {
+		return nil, err
+	}
 	return mgr, nil
 }
 

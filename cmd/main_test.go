@@ -57,6 +57,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"--endpoint-deny-cidrs=10.0.0.0/8,not-a-cidr", `invalid --endpoint-deny-cidrs entry "not-a-cidr"`},
 		{"--endpoint-allow-cidrs=10.0.0.0/40", `invalid --endpoint-allow-cidrs entry "10.0.0.0/40"`},
 		{"--max-requests-per-host=0", "invalid --max-requests-per-host 0"},
+		{"--max-live-streams=-1", "invalid --max-live-streams -1"},
 	} {
 		var opts options
 		fs := flag.NewFlagSet("manager", flag.ContinueOnError)

@@ -69,6 +69,23 @@ const (
 	RegistrationDynamic ClientRegistration = "Dynamic"
 )
 
+// LiveSyncState says whether the operator learns of a server's changes from a notification
+// stream (status.liveSync).
+// +kubebuilder:validation:Enum=Connected;Polling;Disabled
+type LiveSyncState string
+
+const (
+	// LiveSyncConnected: a notification stream to the server is open.
+	LiveSyncConnected LiveSyncState = "Connected"
+	// LiveSyncPolling: live sync is wanted but no stream is open (the server offers none, it
+	// is reconnecting, or the manager's --max-live-streams is reached); changes are seen at
+	// syncInterval.
+	LiveSyncPolling LiveSyncState = "Polling"
+	// LiveSyncDisabled: live sync is off (spec.liveSync false, suspended, or
+	// --max-live-streams=0).
+	LiveSyncDisabled LiveSyncState = "Disabled"
+)
+
 // DeletionPolicy says what deleting an MCPServer does to the objects it owns.
 // +kubebuilder:validation:Enum=Delete;Orphan
 type DeletionPolicy string
@@ -456,6 +473,14 @@ type MCPServerSpec struct {
 	// +optional
 	Suspend *bool `json:"suspend,omitempty"`
 
+	// liveSync, true by default, keeps one notification stream open to a server
+	// that advertises listChanged for tools or prompts, and syncs as soon as it
+	// says they changed (debounced, rate-limited); polling at syncInterval stays
+	// as the backstop. false: polling only. status.liveSync says which is in use.
+	// +optional
+	// +kubebuilder:default=true
+	LiveSync *bool `json:"liveSync,omitempty"`
+
 	// tools filters and adjusts the tools materialised as MCPTools.
 	// +optional
 	Tools *ToolsSpec `json:"tools,omitempty"`
@@ -463,6 +488,11 @@ type MCPServerSpec struct {
 	// prompts filters and adjusts the prompts reported in status.prompts.
 	// +optional
 	Prompts *PromptsSpec `json:"prompts,omitempty"`
+
+	// registry publishes the server on the manager's MCP Registry API (off unless
+	// registry.publish is true).
+	// +optional
+	Registry *RegistrySpec `json:"registry,omitempty"`
 
 	// deletionPolicy is Delete (the default: wait while any tool is in use, then
 	// remove the server's MCPTools and owned Secrets) or Orphan (keep them, drop
@@ -478,7 +508,9 @@ type MCPServerSpec struct {
 	Consumers *ConsumerPolicy `json:"consumers,omitempty"`
 }
 
-// ServerInfo is what the MCP server reported about itself during initialize.
+// ServerInfo is what the MCP server reported about itself: in the initialize
+// result, or for protocol 2026-07-28 in the _meta of server/discover (or of a
+// list result). Every string is sanitized and bounded.
 type ServerInfo struct {
 	// name the server reported.
 	// +optional
@@ -495,6 +527,105 @@ type ServerInfo struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	ProtocolVersion string `json:"protocolVersion,omitempty"`
+
+	// title is the server's display name, sanitized to one line.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Title string `json:"title,omitempty"`
+
+	// description is the server's description (protocol 2025-11-25 and later),
+	// sanitized to one line and cut to 1024 bytes ("..." marks a cut).
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Description string `json:"description,omitempty"`
+
+	// websiteUrl is the server's website: an absolute http or https URL without
+	// credentials, at most 2048 bytes; anything else the server sends is dropped.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	WebsiteURL string `json:"websiteUrl,omitempty"`
+
+	// icons are the server's icons, in the server's order: at most 8, each an
+	// https URL or a data:image/ URL (see Icon); others are dropped.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	Icons []Icon `json:"icons,omitempty"`
+
+	// instructions are the server's instructions for using it (a hint for a
+	// model), terminal escapes and control characters other than newline and tab
+	// removed, cut to 4096 bytes ("..." marks a cut).
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Instructions string `json:"instructions,omitempty"`
+
+	// capabilities are what the server declared it offers.
+	// +optional
+	Capabilities *ServerCapabilities `json:"capabilities,omitempty"`
+}
+
+// Icon is an icon a server declares for itself or for a tool. Only an https URL
+// or a data: URL of an image is kept: a client showing the icon then never
+// fetches it over plain http, nor from a scheme it does not expect.
+// +kubebuilder:validation:XValidation:rule="self.src.startsWith('https://') ? size(self.src) <= 2048 : self.src.startsWith('data:image/')",message="src must be an https URL of at most 2048 bytes or a data:image/ URL"
+type Icon struct {
+	// src is the icon: an https URL (at most 2048 bytes, no credentials) or a
+	// data:image/ URL (at most 8192 bytes).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=8192
+	Src string `json:"src"`
+
+	// mimeType is the icon's media type as the server declares it, e.g.
+	// image/png; dropped when it is not a valid type/subtype.
+	// +optional
+	// +kubebuilder:validation:MaxLength=127
+	MIMEType string `json:"mimeType,omitempty"`
+
+	// sizes are the sizes the icon is available in, each WIDTHxHEIGHT (e.g.
+	// 48x48) or any: at most 8; others are dropped.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=32
+	Sizes []string `json:"sizes,omitempty"`
+
+	// theme is light (the icon is meant for a light background) or dark.
+	// +optional
+	// +kubebuilder:validation:Enum=light;dark
+	Theme string `json:"theme,omitempty"`
+}
+
+// ServerCapabilities are the capabilities a server declared (at initialize, or
+// in server/discover for protocol 2026-07-28).
+type ServerCapabilities struct {
+	// tools is present when the server offers tools.
+	// +optional
+	Tools *FeatureCapability `json:"tools,omitempty"`
+
+	// prompts is present when the server offers prompts.
+	// +optional
+	Prompts *FeatureCapability `json:"prompts,omitempty"`
+
+	// resources is present when the server offers resources.
+	// +optional
+	Resources *FeatureCapability `json:"resources,omitempty"`
+
+	// extensions are the names of the extensions the server declared, sorted: at
+	// most 32, each at most 256 bytes.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=256
+	Extensions []string `json:"extensions,omitempty"`
+}
+
+// FeatureCapability is one feature a server declared (tools, prompts, resources).
+type FeatureCapability struct {
+	// listChanged is true when the server says it notifies clients of changes to
+	// this list.
+	// +optional
+	ListChanged bool `json:"listChanged,omitempty"`
 }
 
 // Prompt is one prompt the server offers, as spec.prompts adjusts it.
@@ -578,6 +709,15 @@ type MCPServerStatus struct {
 	// +optional
 	ServerInfo *ServerInfo `json:"serverInfo,omitempty"`
 
+	// ttlMs is the shortest positive ttlMs (protocol 2026-07-28: how long the
+	// server says its list may be cached) of the tools/list and prompts/list
+	// results of the last successful sync. When shorter than syncInterval, the
+	// next sync is due after it instead, never sooner than 10s after the last. 0
+	// (immediately stale, the SDK's default) and absent are no hint.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	TTLMs int64 `json:"ttlMs,omitempty"`
+
 	// toolCount is the number of MCPTools materialised for this server.
 	// Defaulted, so the Tools column reads 0 rather than blank.
 	// +kubebuilder:default=0
@@ -629,6 +769,19 @@ type MCPServerStatus struct {
 	// oauth2 is what the operator uses for OAuth 2.0 (auth.type OAuth2). Never a secret.
 	// +optional
 	OAuth2 *OAuth2Status `json:"oauth2,omitempty"`
+
+	// liveSync is Connected (a notification stream is open: a change is synced
+	// within about a second), Polling (no stream: changes are seen at
+	// syncInterval; liveSyncMessage says why) or Disabled (spec.liveSync false,
+	// suspended, or live sync off for the manager).
+	// +optional
+	LiveSync LiveSyncState `json:"liveSync,omitempty"`
+
+	// liveSyncMessage says why the server is not Connected, or that a Connected
+	// server is rate-limited. Single line.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	LiveSyncMessage string `json:"liveSyncMessage,omitempty"`
 }
 
 // OAuth2Status is the OAuth 2.0 state a person needs; it never holds a secret.

@@ -95,6 +95,19 @@ type MCPToolSpec struct {
 	// +optional
 	Annotations *ToolAnnotations `json:"annotations,omitempty"`
 
+	// icons are the tool's icons, in the server's order: at most 8, each an https
+	// URL or a data:image/ URL (see Icon); others are dropped.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	Icons []Icon `json:"icons,omitempty"`
+
+	// _meta is the tool's _meta object as the server reports it (arbitrary JSON,
+	// keys sorted), omitted when over 16 KiB. Part of the digest.
+	// +optional
+	// +kubebuilder:pruning:PreserveUnknownFields
+	Meta *apiextensionsv1.JSON `json:"_meta,omitempty"`
+
 	// alias is the effective name agents should use, from the server's overrides;
 	// empty means toolName.
 	// +optional
@@ -107,7 +120,8 @@ type MCPToolSpec struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// digest is the digest of the definition this spec holds (title, description
-	// as the server reported it, schemas, annotations), as it was discovered.
+	// as the server reported it, schemas, annotations, icons, _meta), as it was
+	// discovered.
 	// +optional
 	// +kubebuilder:validation:MaxLength=71
 	Digest string `json:"digest,omitempty"`
@@ -150,8 +164,9 @@ type MCPToolStatus struct {
 
 	// digest is "sha256:" and the hex SHA-256 of a canonical JSON of the tool's
 	// definition as the server last reported it (name, title, description, input
-	// and output schema, annotations). Pin it with spec.tools.overrides[].digest
-	// on the MCPServer.
+	// and output schema, annotations, and icons and _meta when present: a tool
+	// without them has the digest it had before they were covered). Pin it with
+	// spec.tools.overrides[].digest on the MCPServer.
 	// +optional
 	// +kubebuilder:validation:MaxLength=71
 	Digest string `json:"digest,omitempty"`

@@ -369,7 +369,46 @@ annotations: {readOnlyHint: true, openWorldHint: false}
 			"spec.serverRef: Required value"),
 		Entry("MCPTool with an empty toolName", func() string { return toolYAML("serverRef: {name: s}\ntoolName: ''") },
 			"spec.toolName: Invalid value: \"\": spec.toolName in body should be at least 1 chars long"),
+		Entry("MCPTool icon over plain http", func() string {
+			return toolYAML("serverRef: {name: s}\ntoolName: echo\nicons: [{src: 'http://example.com/i.png'}]")
+		}, "src must be an https URL of at most 2048 bytes or a data:image/ URL"),
+		Entry("MCPTool icon as a data: URL of another type", func() string {
+			return toolYAML("serverRef: {name: s}\ntoolName: echo\nicons: [{src: 'data:text/html,<script>'}]")
+		}, "src must be an https URL of at most 2048 bytes or a data:image/ URL"),
+		Entry("MCPTool icon https URL over 2048 bytes", func() string {
+			return toolYAML("serverRef: {name: s}\ntoolName: echo\nicons: [{src: 'https://example.com/" + strings.Repeat("a", 2048) + "'}]")
+		}, "src must be an https URL of at most 2048 bytes or a data:image/ URL"),
+		Entry("MCPTool icon data: URL over 8192 bytes", func() string {
+			return toolYAML("serverRef: {name: s}\ntoolName: echo\nicons: [{src: 'data:image/png;base64," + strings.Repeat("A", 8192) + "'}]")
+		}, "spec.icons[0].src: Too long: may not be more than 8192 bytes"),
+		Entry("MCPTool with 9 icons", func() string {
+			return toolYAML("serverRef: {name: s}\ntoolName: echo\nicons: [" + strings.Repeat("{src: 'https://example.com/i.png'}, ", 8) + "{src: 'https://example.com/i.png'}]")
+		}, "spec.icons: Too many: 9: must have at most 8 items"),
+		Entry("MCPTool icon theme", func() string {
+			return toolYAML("serverRef: {name: s}\ntoolName: echo\nicons: [{src: 'https://example.com/i.png', theme: blue}]")
+		}, `spec.icons[0].theme: Unsupported value: "blue": supported values: "light", "dark"`),
 	)
+
+	It("keeps an MCPTool's icons and arbitrary _meta intact", func() {
+		tool := objectFromYAML(namespace, toolYAML(`
+serverRef: {name: s}
+toolName: echo
+icons:
+- {src: 'https://example.com/echo.png', mimeType: image/png, sizes: [48x48, any], theme: dark}
+- {src: 'data:image/svg+xml;base64,PHN2Zy8+'}
+_meta:
+  ui/resourceUri: ui://echo/app.html
+  com.example/limits: {perMinute: 60, tags: [a, b]}
+`))
+		Expect(k8sClient.Create(ctx, tool)).To(Succeed())
+		got := &mcpv1alpha1.MCPTool{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "t"}, got)).To(Succeed())
+		Expect(got.Spec.Icons).To(Equal([]mcpv1alpha1.Icon{
+			{Src: "https://example.com/echo.png", MIMEType: "image/png", Sizes: []string{"48x48", "any"}, Theme: "dark"},
+			{Src: "data:image/svg+xml;base64,PHN2Zy8+"},
+		}))
+		Expect(string(got.Spec.Meta.Raw)).To(Equal(`{"com.example/limits":{"perMinute":60,"tags":["a","b"]},"ui/resourceUri":"ui://echo/app.html"}`))
+	})
 
 	It("rejects changing an MCPTool's identity", func() {
 		tool := objectFromYAML(namespace, toolYAML("serverRef: {name: s}\ntoolName: echo"))

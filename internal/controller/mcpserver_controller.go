@@ -51,6 +51,7 @@ import (
 	"github.com/toolregistry/mcp-registry-operator/internal/apigate"
 	"github.com/toolregistry/mcp-registry-operator/internal/consumers"
 	"github.com/toolregistry/mcp-registry-operator/internal/egress"
+	"github.com/toolregistry/mcp-registry-operator/internal/livesync"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
 	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 	"github.com/toolregistry/mcp-registry-operator/internal/oauth"
@@ -93,6 +94,9 @@ type MCPServerReconciler struct {
 	ConsumerKinds []schema.GroupVersionKind
 	// Metrics records syncs and deletions.
 	Metrics *metrics.Metrics
+	// LiveSync keeps notification streams and asks for syncs when a server's tools or prompts
+	// change (nil: no live sync, and no status.liveSync). See livesync.go.
+	LiveSync *livesync.Manager
 
 	syncs *syncTracker
 }
@@ -127,6 +131,7 @@ func (r *MCPServerReconciler) reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.Get(ctx, req.NamespacedName, server); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.syncs.forget(req.NamespacedName)
+			r.stopLiveSync(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -134,6 +139,7 @@ func (r *MCPServerReconciler) reconcile(ctx context.Context, req ctrl.Request) (
 	// Deletion comes before any validation or sync: an invalid spec, a missing Secret or a dead
 	// endpoint must never make a server undeletable.
 	if !server.DeletionTimestamp.IsZero() {
+		r.stopLiveSync(req.NamespacedName)
 		return r.reconcileDelete(ctx, server)
 	}
 
@@ -170,13 +176,12 @@ func (r *MCPServerReconciler) reconcile(ctx context.Context, req ctrl.Request) (
 			retErr = errors.Join(retErr, err)
 		}
 	}()
+	defer r.updateLiveSync(server) // before the status patch
 	return r.reconcileNormal(ctx, server)
 }
 
 // reconcileNormal syncs the server. It sets status on server; the caller patches it.
 func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1alpha1.MCPServer) (ctrl.Result, error) {
-	interval := syncInterval(server)
-
 	existing, err := r.existingTools(ctx, server)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -234,13 +239,14 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 
 	start := server.Status.DeepCopy()
 	now := metav1.NewTime(r.Clock.Now())
-	discovered, err := r.discover(ctx, server, endpoint, oauthReq)
+	discovered, err := r.discover(ctx, server, &endpoint, oauthReq)
 	if err != nil {
 		r.Metrics.ObserveSync(metrics.SyncFailed, r.Clock.Since(now.Time))
 		return r.syncFailed(server, inputs, start, now, err)
 	}
 	r.Metrics.ObserveSync(metrics.SyncSucceeded, r.Clock.Since(now.Time))
 	r.syncs.succeeded(server, inputs, now.Time, discovered)
+	r.ensureLiveSync(server, endpoint)
 
 	desired, overrideNotes := registry.DesiredTools(server, discovered.Tools)
 	// Re-read: a sync can take up to spec.timeout, and the cache moves on meanwhile.
@@ -263,6 +269,7 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 
 	wasFailing := isFailure(meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady))
 	server.Status.ServerInfo = &discovered.ServerInfo
+	server.Status.TTLMs = discovered.TTLMs
 	server.Status.ToolCount = int32(len(desired))
 	server.Status.PromptCount = int32(promptCount)
 	server.Status.Prompts = prompts
@@ -281,7 +288,7 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 	if changedMessage && len(notes) > 0 {
 		r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, "ToolsAdjusted", eventAction, "%s", joinBounded(notes, "; "))
 	}
-	return ctrl.Result{RequeueAfter: jitter(interval)}, nil
+	return ctrl.Result{RequeueAfter: jitter(resyncAfter(server, discovered.TTLMs))}, nil
 }
 
 // syncFailed records a failed discovery. Nothing is pruned or recreated: a flapping server must not
@@ -412,23 +419,23 @@ func (r *MCPServerReconciler) syncInputs(ctx context.Context, server *mcpv1alpha
 			fmt.Fprintf(&versions, "%s=%s;", name, secret.ResourceVersion)
 		}
 	}
-	return syncInputs{uid: server.UID, generation: server.Generation, secrets: versions.String()}, nil
+	return syncInputs{uid: server.UID, generation: server.Generation, secrets: versions.String(), liveChanges: r.liveChanges(server)}, nil
 }
 
 // discover lists what the server offers. An OAuth2 server's token is obtained first; when the
 // server refuses it (401), one new token is obtained, after discovering the authorization server
-// afresh, and tried once: not a loop.
-func (r *MCPServerReconciler) discover(ctx context.Context, server *mcpv1alpha1.MCPServer, ep mcp.Endpoint, req *oauth.Request) (*mcp.Result, error) {
+// afresh, and tried once: not a loop. ep ends with the token used (the live stream uses it too).
+func (r *MCPServerReconciler) discover(ctx context.Context, server *mcpv1alpha1.MCPServer, ep *mcp.Endpoint, req *oauth.Request) (*mcp.Result, error) {
 	if req == nil {
 		server.Status.OAuth2 = nil
-		return r.Discoverer.Discover(ctx, ep)
+		return r.Discoverer.Discover(ctx, *ep)
 	}
 	token, err := r.authorize(ctx, server, req, "")
 	if err != nil {
 		return nil, err
 	}
 	ep.BearerToken = token
-	result, err := r.Discoverer.Discover(ctx, ep)
+	result, err := r.Discoverer.Discover(ctx, *ep)
 	var refused *mcp.RefusedError
 	if errors.As(err, &refused) && refused.Status == http.StatusUnauthorized {
 		logf.FromContext(ctx).Info("The MCP server refused the OAuth token: obtaining a new one, once")
@@ -436,7 +443,7 @@ func (r *MCPServerReconciler) discover(ctx context.Context, server *mcpv1alpha1.
 			return nil, err
 		}
 		ep.BearerToken = token
-		result, err = r.Discoverer.Discover(ctx, ep)
+		result, err = r.Discoverer.Discover(ctx, *ep)
 	}
 	return result, err
 }
@@ -576,6 +583,13 @@ func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.OnlyMetadata, builder.WithPredicates(namespaceLabelsChanged)).
 		WithOptions(controllerOptions(r.MaxConcurrentReconciles)).
 		Named("mcpserver")
+	if r.LiveSync != nil {
+		// The streams run on the leader only, and tell the controller "sync this server now".
+		if err := mgr.Add(r.LiveSync); err != nil {
+			return fmt.Errorf("cannot add the live sync manager: %w", err)
+		}
+		b = b.WatchesRawSource(r.LiveSync.Source())
+	}
 	for _, gvk := range r.ConsumerKinds {
 		b = b.Watches(consumerObject(gvk), handler.EnqueueRequestsFromMapFunc(serversForConsumer), builder.OnlyMetadata)
 	}

@@ -59,6 +59,9 @@ type syncInputs struct {
 	generation int64
 	// secrets identifies the versions of the referenced Secrets (see MCPServerReconciler.secretVersions).
 	secrets string
+	// liveChanges counts the syncs the server's notification stream asked for (livesync): a
+	// notification makes the next pass contact the server.
+	liveChanges uint64
 }
 
 func newSyncTracker() *syncTracker {
@@ -76,6 +79,9 @@ func (t *syncTracker) due(server *mcpv1alpha1.MCPServer, inputs syncInputs, now 
 		return true, 0, nil
 	}
 	wait := retryAfter(server, rec.failures)
+	if rec.failures == 0 && rec.result != nil {
+		wait = resyncAfter(server, rec.result.TTLMs)
+	}
 	if elapsed := now.Sub(rec.attempt); elapsed < wait {
 		return false, wait - elapsed, rec.result
 	}
@@ -103,6 +109,20 @@ func (t *syncTracker) failed(server *mcpv1alpha1.MCPServer, inputs syncInputs, n
 	rec.attempt = now
 	rec.failures++
 	return retryAfter(server, rec.failures)
+}
+
+// minResync is the shortest wait between successful syncs: spec.syncInterval's minimum, and the
+// floor under a server's ttlMs.
+const minResync = 10 * time.Second
+
+// resyncAfter is the wait after a successful sync: syncInterval, or the ttlMs of the server's list
+// results when shorter (it says they may be stale after it), never below minResync.
+func resyncAfter(server *mcpv1alpha1.MCPServer, ttlMs int64) time.Duration {
+	interval := syncInterval(server)
+	if ttlMs <= 0 || ttlMs >= interval.Milliseconds() {
+		return interval
+	}
+	return max(minResync, time.Duration(ttlMs)*time.Millisecond)
 }
 
 // retryAfter is the wait after failures consecutive failed syncs: syncInterval after a success,

@@ -37,6 +37,7 @@ func TestSyncTracker(t *testing.T) {
 
 	type step struct {
 		succeed, fail bool          // record an attempt at this time
+		ttlMs         int64         // the ttlMs of a successful discovery
 		at            time.Duration // since t0
 		inputs        *syncInputs   // defaults to inputs
 		wantDue       bool
@@ -79,6 +80,26 @@ func TestSyncTracker(t *testing.T) {
 			{at: 15 * time.Second, fail: true, wantDue: true},
 			{at: 16 * time.Second, inputs: &syncInputs{uid: "u1", generation: 1, secrets: "token=101;"}, wantDue: true},
 		}},
+		{name: "a ttlMs shorter than syncInterval makes the next sync due after it", steps: []step{
+			{succeed: true, ttlMs: 15000, wantDue: true},
+			{at: 5 * time.Second, wantWait: 10 * time.Second, wantResult: true},
+			{at: 15 * time.Second, wantDue: true},
+		}},
+		{name: "a ttlMs under the 10s floor: due after 10s", steps: []step{
+			{succeed: true, ttlMs: 500, wantDue: true},
+			{at: 9 * time.Second, wantWait: time.Second, wantResult: true},
+			{at: 10 * time.Second, wantDue: true},
+		}},
+		{name: "a ttlMs longer than syncInterval changes nothing", steps: []step{
+			{succeed: true, ttlMs: 3_600_000, wantDue: true},
+			{at: 59 * time.Second, wantWait: time.Second, wantResult: true},
+			{at: time.Minute, wantDue: true},
+		}},
+		{name: "after a failure the backoff applies, not the ttl", steps: []step{
+			{succeed: true, ttlMs: 15000, wantDue: true},
+			{at: 15 * time.Second, fail: true, wantDue: true},
+			{at: 16 * time.Second, wantWait: 4 * time.Second, wantResult: true},
+		}},
 		{name: "a failure keeps the last discovery to re-apply", steps: []step{
 			{succeed: true, wantDue: true},
 			{at: time.Minute, fail: true, wantDue: true},
@@ -106,7 +127,9 @@ func TestSyncTracker(t *testing.T) {
 				}
 				switch {
 				case st.succeed:
-					tracker.succeeded(server, in, now, result)
+					res := *result
+					res.TTLMs = st.ttlMs
+					tracker.succeeded(server, in, now, &res)
 				case st.fail:
 					tracker.failed(server, in, now)
 				}
@@ -132,5 +155,34 @@ func TestCollectionDeleteRepeat(t *testing.T) {
 	tr.collectionDeleteFailed("uid")
 	if due, _ := tr.collectionDeleteDue("uid", now.Add(11*time.Second), 10*time.Second); !due {
 		t.Fatal("a failed collection delete is not due again at once")
+	}
+}
+
+func TestResyncAfter(t *testing.T) {
+	server := func(interval time.Duration) *mcpv1alpha1.MCPServer {
+		return &mcpv1alpha1.MCPServer{Spec: mcpv1alpha1.MCPServerSpec{SyncInterval: &metav1.Duration{Duration: interval}}}
+	}
+	tests := []struct {
+		interval time.Duration
+		ttlMs    int64
+		want     time.Duration
+	}{
+		{5 * time.Minute, 0, 5 * time.Minute},       // no hint
+		{5 * time.Minute, -1, 5 * time.Minute},      // nonsense is no hint
+		{5 * time.Minute, 60_000, time.Minute},      // shorter: taken
+		{5 * time.Minute, 1, 10 * time.Second},      // never below the floor
+		{5 * time.Minute, 10_000, 10 * time.Second}, // the floor itself
+		{5 * time.Minute, 300_000, 5 * time.Minute}, // equal
+		{5 * time.Minute, 1 << 50, 5 * time.Minute}, // longer: syncInterval
+		{10 * time.Second, 1000, 10 * time.Second},  // syncInterval at its minimum
+		{time.Minute, 30_500, 30*time.Second + 500*time.Millisecond},
+	}
+	for _, tt := range tests {
+		if got := resyncAfter(server(tt.interval), tt.ttlMs); got != tt.want {
+			t.Errorf("resyncAfter(syncInterval %s, ttlMs %d) = %s, want %s", tt.interval, tt.ttlMs, got, tt.want)
+		}
+	}
+	if got := resyncAfter(&mcpv1alpha1.MCPServer{}, 90_000); got != 90*time.Second {
+		t.Errorf("default syncInterval, ttlMs 90000: %s, want 1m30s", got)
 	}
 }

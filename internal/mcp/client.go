@@ -17,8 +17,9 @@ limitations under the License.
 // Package mcp discovers what an MCP server offers: it connects with the official Go SDK over
 // Streamable HTTP or SSE, initializes, reads every page of tools/list and prompts/list, and returns
 // tools and prompts that are valid, unique and bounded in size. Nothing a server sends can make the
-// result unbounded: the number of tools and prompts, every description, schema and argument list,
-// and every HTTP response are capped.
+// result unbounded: the number of tools and prompts, every description, schema, argument list,
+// icon and _meta, what the server says about itself (serverInfo, instructions, capabilities), and
+// every HTTP response are capped, and its text sanitized (see metadata.go).
 package mcp
 
 import (
@@ -106,6 +107,11 @@ type Tool struct {
 	InputSchema  json.RawMessage
 	OutputSchema json.RawMessage
 	Annotations  *mcpv1alpha1.ToolAnnotations
+	// Icons are the valid icons (see iconSource), at most MaxIcons.
+	Icons []mcpv1alpha1.Icon
+	// Meta is the tool's _meta, encoded with sorted keys; nil when absent, empty or over
+	// MaxMetaBytes.
+	Meta json.RawMessage
 }
 
 // Prompt is one valid prompt as the server describes it, its text sanitized for display.
@@ -127,6 +133,9 @@ type Result struct {
 	// PromptCount is the number of valid, unique prompts the server offers (more than
 	// len(Prompts) only past 1000); 0 when the server has no prompts capability.
 	PromptCount int
+	// TTLMs is the shortest positive ttlMs of the tools/list and prompts/list results (protocol
+	// 2026-07-28); 0 when none carried one.
+	TTLMs int64
 	// Notes say, sorted, what was skipped, truncated or omitted and why.
 	Notes []string
 }
@@ -216,17 +225,13 @@ func (c *Client) Discover(ctx context.Context, ep Endpoint) (_ *Result, err erro
 
 	init := session.InitializeResult()
 	result := &Result{}
-	if init != nil {
-		result.ServerInfo.ProtocolVersion = text.Truncate(text.Sanitize(init.ProtocolVersion), 64)
-		if init.ServerInfo != nil {
-			result.ServerInfo.Name = text.Truncate(text.Sanitize(init.ServerInfo.Name), maxInfoBytes)
-			result.ServerInfo.Version = text.Truncate(text.Sanitize(init.ServerInfo.Version), maxInfoBytes)
-		}
-	}
-
-	if err := c.listTools(sessionCtx, session, ep.Timeout, limits, result); err != nil {
+	listedInfo, err := c.listTools(sessionCtx, session, ep.Timeout, limits, result)
+	if err != nil {
 		return nil, tracker.wrap(err)
 	}
+	var infoNotes []string
+	result.ServerInfo, infoNotes = serverInfo(init, listedInfo)
+	result.Notes = append(result.Notes, infoNotes...)
 	if init != nil && init.Capabilities != nil && init.Capabilities.Prompts != nil {
 		if err := listPrompts(sessionCtx, session, ep.Timeout, result); err != nil {
 			return nil, tracker.wrap(err)
@@ -253,29 +258,35 @@ func (c *Client) limits() Limits {
 	return l
 }
 
-// listTools reads every page of tools/list, following cursors, and keeps the valid, unique tools.
-func (c *Client) listTools(ctx context.Context, session *sdk.ClientSession, timeout time.Duration, limits Limits, result *Result) error {
+// listTools reads every page of tools/list, following cursors, and keeps the valid, unique tools
+// and the shortest ttlMs. It returns the serverInfo in the first page's _meta (2026-07-28), if any.
+func (c *Client) listTools(ctx context.Context, session *sdk.ClientSession, timeout time.Duration, limits Limits, result *Result) (*sdk.Implementation, error) {
+	var info *sdk.Implementation
 	seen := map[string]bool{}
 	cursors := map[string]bool{}
 	cursor := ""
 	offered := 0
 	for page := 0; ; page++ {
 		if page == maxPages {
-			return fmt.Errorf("tools/list returned more than %d pages", maxPages)
+			return nil, fmt.Errorf("tools/list returned more than %d pages", maxPages)
 		}
 		callCtx, cancel := context.WithTimeout(ctx, timeout)
 		res, err := session.ListTools(callCtx, &sdk.ListToolsParams{Cursor: cursor})
 		cancel()
 		if err != nil {
-			return fmt.Errorf("tools/list (page %d): %w", page+1, err)
+			return nil, fmt.Errorf("tools/list (page %d): %w", page+1, err)
 		}
+		if page == 0 {
+			info = metaServerInfo(res.Meta)
+		}
+		result.TTLMs = minTTL(result.TTLMs, res.TTLMs)
 		for _, t := range res.Tools {
 			if t == nil {
 				continue
 			}
 			offered++
 			if offered > limits.MaxTools {
-				return fmt.Errorf("the server offers more than %d tools, the limit set by --max-tools-per-server", limits.MaxTools)
+				return nil, fmt.Errorf("the server offers more than %d tools, the limit set by --max-tools-per-server", limits.MaxTools)
 			}
 			tool, notes, ok := convertTool(t, seen, limits)
 			result.Notes = append(result.Notes, notes...)
@@ -287,13 +298,13 @@ func (c *Client) listTools(ctx context.Context, session *sdk.ClientSession, time
 			break
 		}
 		if cursors[res.NextCursor] {
-			return errors.New("tools/list returned a cursor it had returned before")
+			return nil, errors.New("tools/list returned a cursor it had returned before")
 		}
 		cursors[res.NextCursor] = true
 		cursor = res.NextCursor
 	}
 	sort.Slice(result.Tools, func(i, j int) bool { return result.Tools[i].Name < result.Tools[j].Name })
-	return nil
+	return info, nil
 }
 
 // convertTool validates one tool and bounds its fields. It returns notes for anything skipped,
@@ -330,6 +341,14 @@ func convertTool(t *sdk.Tool, seen map[string]bool, limits Limits) (tool Tool, n
 			IdempotentHint:  ptr.To(a.IdempotentHint),
 			OpenWorldHint:   a.OpenWorldHint,
 		}
+	}
+	var dropped int
+	if tool.Icons, dropped = convertIcons(t.Icons); dropped > 0 {
+		notes = append(notes, fmt.Sprintf("tool %q: %d of %d icons dropped (at most %d are kept, each an https URL or a data:image/ URL)",
+			t.Name, dropped, len(t.Icons), MaxIcons))
+	}
+	if tool.Meta, note = boundMeta(t.Name, t.Meta); note != "" {
+		notes = append(notes, note)
 	}
 	return tool, notes, true
 }
@@ -372,6 +391,7 @@ func listPrompts(ctx context.Context, session *sdk.ClientSession, timeout time.D
 		if err != nil {
 			return fmt.Errorf("prompts/list (page %d): %w", page+1, err)
 		}
+		result.TTLMs = minTTL(result.TTLMs, res.TTLMs)
 		for _, p := range res.Prompts {
 			if p == nil {
 				continue

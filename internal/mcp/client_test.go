@@ -297,6 +297,22 @@ func TestConvertTool(t *testing.T) {
 			wantOK:    true,
 		},
 		{
+			name: "icons and _meta",
+			tool: &sdk.Tool{Name: "i", Icons: []sdk.Icon{{Source: "https://cdn.example.com/i.png", Sizes: []string{"16x16"}}, {Source: "http://cdn.example.com/i.png"}},
+				Meta: sdk.Meta{"ui/resourceUri": "ui://i/app.html", "com.example/x": map[string]any{"n": 1}}},
+			want: Tool{Name: "i", Icons: []mcpv1alpha1.Icon{{Src: "https://cdn.example.com/i.png", Sizes: []string{"16x16"}}},
+				Meta: json.RawMessage(`{"com.example/x":{"n":1},"ui/resourceUri":"ui://i/app.html"}`)},
+			wantNotes: []string{`tool "i": 1 of 2 icons dropped (at most 8 are kept, each an https URL or a data:image/ URL)`},
+			wantOK:    true,
+		},
+		{
+			name:      "_meta too large",
+			tool:      &sdk.Tool{Name: "m", Meta: sdk.Meta{"x": strings.Repeat("x", MaxMetaBytes)}},
+			want:      Tool{Name: "m"},
+			wantNotes: []string{fmt.Sprintf(`tool "m": _meta omitted: %d bytes, over the %d-byte limit`, MaxMetaBytes+8, MaxMetaBytes)},
+			wantOK:    true,
+		},
+		{
 			name:      "schema that is not an object",
 			tool:      &sdk.Tool{Name: "s", InputSchema: map[string]any{"type": "object"}, OutputSchema: []any{1, 2}},
 			want:      Tool{Name: "s", InputSchema: json.RawMessage(`{"type":"object"}`)},

@@ -138,7 +138,10 @@ func TestDiscoverEveryProtocolVersion(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Discover against a server that speaks only %s over %s: %v", tc.version, tc.transport, err)
 			}
-			wantInfo := mcpv1alpha1.ServerInfo{Name: "only-" + tc.version, Version: "9.8.7", ProtocolVersion: tc.version}
+			wantInfo := mcpv1alpha1.ServerInfo{Name: "only-" + tc.version, Version: "9.8.7", ProtocolVersion: tc.version,
+				Capabilities: &mcpv1alpha1.ServerCapabilities{
+					Tools: &mcpv1alpha1.FeatureCapability{ListChanged: true}, Prompts: &mcpv1alpha1.FeatureCapability{ListChanged: true},
+				}}
 			if diff := cmp.Diff(wantInfo, res.ServerInfo); diff != "" {
 				t.Errorf("ServerInfo (-want +got):\n%s", diff)
 			}
@@ -175,6 +178,76 @@ func TestDiscoverEveryProtocolVersion(t *testing.T) {
 					t.Errorf("%s: Mcp-Protocol-Version %q, _meta protocolVersion %q; want %q, %q",
 						call.Method, call.Header, call.Meta, wantHeader, wantMeta)
 				}
+			}
+		})
+	}
+}
+
+// TestDiscoverServerMetadataEveryVersion: what a server says about itself (title, description,
+// website, icons, instructions, capabilities), its tools' icons and _meta, and its lists' ttlMs
+// are read, bounded and sanitized wherever the negotiated version puts them: the initialize
+// result up to 2025-11-25, server/discover and each result's _meta in 2026-07-28.
+func TestDiscoverServerMetadataEveryVersion(t *testing.T) {
+	for _, version := range mcpserver.ProtocolVersions {
+		t.Run(version, func(t *testing.T) {
+			server := startServer(t, mcpserver.Config{
+				Name: "meta", Version: "1.0.0", ProtocolVersion: version, PageSize: 1, TTLMs: 45000,
+				Title: "Meta \x1b[31mserver", Description: "Everything\nabout it.", WebsiteURL: "https://meta.example.com/",
+				Icons: []sdk.Icon{
+					{Source: "https://meta.example.com/icon.png", MIMEType: "image/png", Sizes: []string{"48x48"}},
+					{Source: "http://meta.example.com/icon.png"},
+					{Source: "data:image/svg+xml;base64,PHN2Zy8+", Theme: sdk.IconThemeDark},
+				},
+				Instructions: "Call search first.\n\x1b]0;x\x07Then create.",
+				Capabilities: &sdk.ServerCapabilities{
+					Resources:  &sdk.ResourceCapabilities{ListChanged: true},
+					Extensions: map[string]any{"io.modelcontextprotocol/ui": map[string]any{}},
+				},
+				Tools: []mcpserver.Tool{
+					{Name: "a", Icons: []sdk.Icon{{Source: "https://meta.example.com/a.png"}}, Meta: map[string]any{"ui/resourceUri": "ui://a"}},
+					{Name: "b"},
+				},
+				Prompts: 1,
+			})
+			transport, url := mcpv1alpha1.TransportStreamableHTTP, server.URL()
+			if mcpserver.SSEOnly(version) {
+				transport, url = mcpv1alpha1.TransportSSE, server.SSEURL()
+			}
+			res, err := (&Client{Egress: utils.LoopbackEgress()}).Discover(context.Background(), Endpoint{URL: url, Transport: transport, Timeout: 10 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := mcpv1alpha1.ServerInfo{
+				Name: "meta", Version: "1.0.0", ProtocolVersion: version,
+				Title: "Meta server", Description: "Everything about it.", WebsiteURL: "https://meta.example.com/",
+				Icons: []mcpv1alpha1.Icon{
+					{Src: "https://meta.example.com/icon.png", MIMEType: "image/png", Sizes: []string{"48x48"}},
+					{Src: "data:image/svg+xml;base64,PHN2Zy8+", Theme: "dark"},
+				},
+				Instructions: "Call search first.\nThen create.",
+				Capabilities: &mcpv1alpha1.ServerCapabilities{
+					Tools: &mcpv1alpha1.FeatureCapability{ListChanged: true}, Prompts: &mcpv1alpha1.FeatureCapability{ListChanged: true},
+					Resources: &mcpv1alpha1.FeatureCapability{ListChanged: true}, Extensions: []string{"io.modelcontextprotocol/ui"},
+				},
+			}
+			if diff := cmp.Diff(want, res.ServerInfo); diff != "" {
+				t.Errorf("ServerInfo (-want +got):\n%s", diff)
+			}
+			wantTools := []Tool{
+				{Name: "a", InputSchema: json.RawMessage(`{"type":"object"}`), Icons: []mcpv1alpha1.Icon{{Src: "https://meta.example.com/a.png"}},
+					Meta: json.RawMessage(`{"ui/resourceUri":"ui://a"}`)},
+				{Name: "b", InputSchema: json.RawMessage(`{"type":"object"}`)},
+			}
+			if diff := cmp.Diff(wantTools, res.Tools); diff != "" {
+				t.Errorf("tools (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{"serverInfo: 1 of 3 icons dropped (at most 8 are kept, each an https URL or a data:image/ URL)"}, res.Notes); diff != "" {
+				t.Errorf("notes (-want +got):\n%s", diff)
+			}
+			// 2026-07-28 defines ttlMs; the SDK's server sends it at every version, and a hint is
+			// taken wherever it comes from.
+			if res.TTLMs != 45000 {
+				t.Errorf("TTLMs = %d, want 45000", res.TTLMs)
 			}
 		})
 	}

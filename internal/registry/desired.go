@@ -153,8 +153,12 @@ func newTool(server *mcpv1alpha1.MCPServer, t mcp.Tool) *mcpv1alpha1.MCPTool {
 			Title:       t.Title,
 			Description: t.Description,
 			Annotations: t.Annotations,
+			Icons:       t.Icons,
 			Enabled:     ptr.To(true),
 		},
+	}
+	if len(t.Meta) > 0 {
+		obj.Spec.Meta = &apiextensionsv1.JSON{Raw: t.Meta}
 	}
 	if len(t.InputSchema) > 0 {
 		obj.Spec.InputSchema = &apiextensionsv1.JSON{Raw: t.InputSchema}
@@ -199,6 +203,11 @@ func keepApproved(server *mcpv1alpha1.MCPServer, desired, cur *mcpv1alpha1.MCPTo
 	desired.Spec.InputSchema = cur.Spec.InputSchema.DeepCopy()
 	desired.Spec.OutputSchema = cur.Spec.OutputSchema.DeepCopy()
 	desired.Spec.Annotations = cur.Spec.Annotations.DeepCopy()
+	desired.Spec.Icons = nil
+	for _, icon := range cur.Spec.Icons {
+		desired.Spec.Icons = append(desired.Spec.Icons, *icon.DeepCopy())
+	}
+	desired.Spec.Meta = cur.Spec.Meta.DeepCopy()
 	desired.Spec.Digest = cur.Spec.Digest
 	if override.Description == nil {
 		desired.Spec.Description = cur.Spec.Description

@@ -32,10 +32,16 @@ const DigestPrefix = "sha256:"
 
 // Digest is the tool's definition digest: "sha256:" and the hex SHA-256 of a canonical JSON of the
 // definition as discovered (before any override): name, title, description, input and output
-// schema, annotations. Canonical: object keys sorted at every depth, no insignificant white space,
-// numbers as the server wrote them, no HTML escaping, absent and empty fields alike omitted. So the
-// digest changes exactly when what a model reads about the tool changes, and never with the order
-// of keys or the server's formatting.
+// schema, annotations, icons and _meta. Canonical: object keys sorted at every depth, no
+// insignificant white space, numbers as the server wrote them, no HTML escaping, absent and empty
+// fields alike omitted. So the digest changes exactly when what a model reads about the tool, or
+// what a client shows or acts on (its icons, its _meta: UI resources, vendor hints), changes, and
+// never with the order of keys or the server's formatting.
+//
+// icons and _meta joined the definition after digests were first published. Being omitted when
+// absent or empty, they leave the digest of every tool without them as it was: existing pins stay
+// valid. A tool that has them gets a new digest once (a pinned one reads DefinitionChanged until
+// re-pinned), as it does whenever its definition changes.
 func Digest(t mcp.Tool) (string, error) {
 	def := map[string]any{"name": t.Name}
 	if t.Title != "" {
@@ -44,7 +50,13 @@ func Digest(t mcp.Tool) (string, error) {
 	if t.Description != "" {
 		def["description"] = t.Description
 	}
-	for field, raw := range map[string]json.RawMessage{"inputSchema": t.InputSchema, "outputSchema": t.OutputSchema} {
+	icons, err := iconsJSON(t.Icons)
+	if err != nil {
+		return "", fmt.Errorf("tool %q: cannot encode its icons: %w", t.Name, err)
+	}
+	for field, raw := range map[string]json.RawMessage{
+		"inputSchema": t.InputSchema, "outputSchema": t.OutputSchema, "icons": icons, "_meta": t.Meta,
+	} {
 		if len(raw) == 0 {
 			continue
 		}
@@ -53,6 +65,9 @@ func Digest(t mcp.Tool) (string, error) {
 		var v any
 		if err := dec.Decode(&v); err != nil {
 			return "", fmt.Errorf("tool %q: %s is not JSON: %w", t.Name, field, err)
+		}
+		if m, ok := v.(map[string]any); ok && len(m) == 0 && field == "_meta" {
+			continue // an empty _meta is no _meta
 		}
 		def[field] = v
 	}
@@ -67,6 +82,14 @@ func Digest(t mcp.Tool) (string, error) {
 	}
 	sum := sha256.Sum256(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	return DigestPrefix + hex.EncodeToString(sum[:]), nil
+}
+
+// iconsJSON encodes icons for the digest; nil when there are none.
+func iconsJSON(icons []mcpv1alpha1.Icon) (json.RawMessage, error) {
+	if len(icons) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(icons)
 }
 
 // annotationsOf lists the hints that are set.

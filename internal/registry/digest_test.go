@@ -21,6 +21,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -100,6 +101,83 @@ func TestDigest(t *testing.T) {
 	if _, err := Digest(mcp.Tool{Name: "x", InputSchema: json.RawMessage(`{`)}); err == nil {
 		t.Error("a schema that is not JSON has a digest")
 	}
+
+	withMeta := with(func(t *mcp.Tool) {
+		t.Icons = []mcpv1alpha1.Icon{{Src: "https://cdn.example.com/i.png", Sizes: []string{"48x48"}}}
+		t.Meta = json.RawMessage(`{"ui/resourceUri":"ui://create_issue","n":1.50}`)
+	})
+	metaDigest := digest(t, withMeta)
+	for name, tool := range map[string]mcp.Tool{
+		"icons": with(func(t *mcp.Tool) { t.Icons = withMeta.Icons }),
+		"_meta": with(func(t *mcp.Tool) { t.Meta = withMeta.Meta }),
+		"another icon": with(func(t *mcp.Tool) {
+			t.Icons = []mcpv1alpha1.Icon{{Src: "https://evil.example.com/i.png"}}
+			t.Meta = withMeta.Meta
+		}),
+		"a value in _meta (a UI swap)": with(func(t *mcp.Tool) {
+			t.Icons = withMeta.Icons
+			t.Meta = json.RawMessage(`{"ui/resourceUri":"ui://other","n":1.50}`)
+		}),
+	} {
+		if got := digest(t, tool); got == want || got == metaDigest {
+			t.Errorf("%s: the digest does not change with it", name)
+		}
+	}
+	if got := digest(t, with(func(t *mcp.Tool) {
+		t.Icons = withMeta.Icons
+		t.Meta = json.RawMessage(`{ "n": 1.50, "ui/resourceUri": "ui://create_issue" }`)
+	})); got != metaDigest {
+		t.Error("_meta keys in another order change the digest")
+	}
+	if got := digest(t, with(func(t *mcp.Tool) { t.Meta = json.RawMessage(`{}`); t.Icons = []mcpv1alpha1.Icon{} })); got != want {
+		t.Error("an empty _meta or icon list changes the digest of a tool without them")
+	}
+	if _, err := Digest(mcp.Tool{Name: "x", Meta: json.RawMessage(`{`)}); err == nil {
+		t.Error("a _meta that is not JSON has a digest")
+	}
+}
+
+// TestDigestStable holds published digests in place: pins users wrote (the README's, the Argo CD
+// health testdata's) must stay valid as the definition the digest covers grows. A tool without
+// icons and _meta keeps the digest it always had.
+func TestDigestStable(t *testing.T) {
+	repository := `{"type":"object","properties":{"repository":{"type":"string","description":"owner/name of the repository"},` +
+		`"title":{"type":"string"},"body":{"type":"string"}},"required":["repository","title"]}`
+	tests := []struct {
+		name string
+		tool mcp.Tool
+		want string
+	}{
+		{
+			name: "create_issue (README, config/argocd testdata)",
+			tool: mcp.Tool{Name: "create_issue", Title: "Create issue", Description: "Create an issue in a repository.", InputSchema: json.RawMessage(repository)},
+			want: "sha256:d5c44c5d1f66cae0040dc5be63b158e5df057715a32126e2b0058ac3f676c5fd",
+		},
+		{
+			name: "search_issues (config/argocd testdata)",
+			tool: mcp.Tool{
+				Name: "search_issues", Title: "Search issues", Description: "Search issues and pull requests.",
+				InputSchema: json.RawMessage(`{"type":"object","properties":{"query":{"type":"string"}},"required":["query"]}`),
+				Annotations: &mcpv1alpha1.ToolAnnotations{ReadOnlyHint: ptr.To(true), IdempotentHint: ptr.To(false)},
+			},
+			want: "sha256:a611a1fbb15c055a66bf4727da757d071aa626ec1d338e93062198aaabab5314",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Digest(tc.tool)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("Digest = %s, want %s: a published pin no longer matches", got, tc.want)
+			}
+			tc.tool.Meta, tc.tool.Icons = json.RawMessage(`{}`), []mcpv1alpha1.Icon{}
+			if got, _ := Digest(tc.tool); got != tc.want {
+				t.Errorf("with empty icons and _meta: Digest = %s, want %s", got, tc.want)
+			}
+		})
+	}
 }
 
 // TestPinnedPlan: a pinned tool whose definition changed keeps the approved definition in its
@@ -145,6 +223,24 @@ func TestPinnedPlan(t *testing.T) {
 	pin(d1, ptr.To("Our own words."))
 	if tool2, _ := apply(tool, v2); tool2.Spec.Description != "Our own words." || tool2.Spec.Digest != d1 {
 		t.Fatalf("a description override while drifted: %+v", tool2.Spec)
+	}
+
+	// A drifted tool keeps the approved icons and _meta too; approved, they are the MCPTool's.
+	v3 := v2
+	v3.Icons = []mcpv1alpha1.Icon{{Src: "https://evil.example.com/i.png"}}
+	v3.Meta = json.RawMessage(`{"ui/resourceUri":"ui://evil"}`)
+	d3, _ := Digest(v3)
+	pin(d1, nil)
+	if tool3, _ := apply(tool, v3); tool3.Spec.Icons != nil || tool3.Spec.Meta != nil || tool3.Spec.DiscoveredDigest != d3 || tool3.Spec.Digest != d1 {
+		t.Fatalf("drifted to icons and _meta: %+v", tool3.Spec)
+	}
+	pin(d3, nil)
+	if tool3, _ := apply(tool, v3); !cmp.Equal(tool3.Spec.Icons, v3.Icons) || tool3.Spec.Meta == nil || string(tool3.Spec.Meta.Raw) != string(v3.Meta) || tool3.Spec.Digest != d3 {
+		t.Fatalf("approved with icons and _meta: %+v", tool3.Spec)
+	}
+	approved, _ := apply(nil, v3)
+	if kept, _ := apply(approved, v2); !cmp.Equal(kept.Spec.Icons, v3.Icons) || string(kept.Spec.Meta.Raw) != string(v3.Meta) {
+		t.Fatalf("a drifted tool lost its approved icons and _meta: %+v", kept.Spec)
 	}
 
 	pin(d2, nil)

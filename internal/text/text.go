@@ -73,6 +73,23 @@ func Sanitize(s string) string {
 	return b.String()
 }
 
+// SanitizeLines is Sanitize for text meant to be read over several lines (a server's
+// instructions): newlines and tabs are kept ("\r\n" and a lone "\r" become "\n"); escape
+// sequences, bidirectional controls and every other control character are treated as Sanitize
+// treats them.
+func SanitizeLines(s string) string {
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+	lines := strings.Split(s, "\n")
+	for i, line := range lines {
+		fields := strings.Split(line, "\t")
+		for j, f := range fields {
+			fields[j] = Sanitize(f)
+		}
+		lines[i] = strings.Join(fields, "\t")
+	}
+	return strings.Join(lines, "\n")
+}
+
 // ForMessage is Sanitize, then Ellipsize to max bytes: how text from outside enters a condition,
 // an Event or a status field.
 func ForMessage(s string, max int) string {

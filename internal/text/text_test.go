@@ -87,3 +87,22 @@ func TestSanitize(t *testing.T) {
 		t.Errorf("ForMessage = %q", got)
 	}
 }
+
+func TestSanitizeLines(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"plain", "Use search first.", "Use search first."},
+		{"newlines and tabs kept", "line one\n\tline two\n", "line one\n\tline two\n"},
+		{"CR LF and a lone CR become LF", "a\r\nb\rc", "a\nb\nc"},
+		{"escapes removed on every line", "\x1b[31mred\x1b[0m\n\x1b]0;pwned\x07after", "red\nafter"},
+		{"other controls become spaces", "a\a\x7fb\u0085c", "a  b c"},
+		{"bidi controls removed", "admin\u202e\nx\u2066y", "admin\nxy"},
+		{"invalid UTF-8", "a\xffb", "a\ufffdb"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := SanitizeLines(tc.in); got != tc.want {
+				t.Errorf("SanitizeLines(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}

@@ -231,6 +231,8 @@ func TestValues(t *testing.T) {
 		"--leader-elect-renew-deadline=20s",
 		"--leader-elect-retry-period=4s",
 		"--health-probe-bind-address=:8081",
+		"--registry-bind-address=:8082",
+		"--registry-name-prefix=local.cluster",
 		"--consumer-resources=deployments.apps,configmaps,agents.example.com,agentpools.example.com",
 		"--endpoint-deny-cidrs=10.0.0.0/8,169.254.0.0/16,fd00:ec2::254/128",
 		"--endpoint-allow-cidrs=10.1.0.0/16",
@@ -274,6 +276,7 @@ func TestToggles(t *testing.T) {
 			gone: []string{"Service/mcp-registry-operator-controller-manager-metrics-service", "ClusterRole/mcp-registry-operator-metrics-auth-role",
 				"ClusterRoleBinding/mcp-registry-operator-metrics-auth-rolebinding", "ClusterRole/mcp-registry-operator-metrics-reader"},
 			args: []string{"--leader-elect", "--health-probe-bind-address=:8081",
+				"--registry-bind-address=:8082", "--registry-name-prefix=local.cluster",
 				"--consumer-resources=deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,cronjobs.batch"},
 		},
 		{
@@ -281,12 +284,14 @@ func TestToggles(t *testing.T) {
 			values: map[string]any{"leaderElection": map[string]any{"enabled": false}},
 			gone:   []string{"Role/mcp-registry-operator-leader-election-role", "RoleBinding/mcp-registry-operator-leader-election-rolebinding"},
 			args: []string{"--metrics-bind-address=:8443", "--health-probe-bind-address=:8081",
+				"--registry-bind-address=:8082", "--registry-name-prefix=local.cluster",
 				"--consumer-resources=deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,cronjobs.batch"},
 		},
 		{
 			name:   "empty deny list replaces the default",
 			values: map[string]any{"endpointDenyCIDRs": []any{}},
 			args: []string{"--metrics-bind-address=:8443", "--leader-elect", "--health-probe-bind-address=:8081",
+				"--registry-bind-address=:8082", "--registry-name-prefix=local.cluster",
 				"--consumer-resources=deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,cronjobs.batch", "--endpoint-deny-cidrs="},
 		},
 	} {

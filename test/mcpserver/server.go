@@ -45,6 +45,9 @@ type Tool struct {
 	InputSchema  map[string]any
 	OutputSchema map[string]any
 	Annotations  *sdk.ToolAnnotations
+	// Icons and Meta are sent as the tool's icons and _meta.
+	Icons []sdk.Icon
+	Meta  map[string]any
 }
 
 // Prompt describes one prompt the server offers besides the generated ones.
@@ -74,6 +77,17 @@ const (
 type Config struct {
 	// Name and Version are reported in serverInfo.
 	Name, Version string
+	// Title, Description, WebsiteURL and Icons are reported in serverInfo too, Instructions in
+	// the initialize (or server/discover) result. See metadata.go.
+	Title, Description, WebsiteURL string
+	Icons                          []sdk.Icon
+	Instructions                   string
+	// Capabilities, when set, are the capabilities declared (the SDK still adds tools and
+	// prompts when the server has them); nil: the SDK's defaults.
+	Capabilities *sdk.ServerCapabilities
+	// TTLMs, when positive, is the ttlMs of every list result (and of server/discover); the
+	// stateless 2026-07-28 protocol carries it.
+	TTLMs int
 	// Tools are the tools offered, in this order.
 	Tools []Tool
 	// Prompts is the number of generated prompts offered (prompt-000, prompt-001, ...).
@@ -96,6 +110,12 @@ type Config struct {
 	// ProtocolVersions), over that version's transport only (see SSEOnly); it is read when each
 	// session (each request, over Streamable HTTP) starts.
 	ProtocolVersion string
+	// Stateful, read once when the server starts, keeps one SDK server for the server's life, with
+	// sessions (Streamable HTTP with the standalone GET stream; the SSE stream; for 2026-07-28,
+	// subscriptions/listen): every change Update makes to Tools, PromptList or Prompts is sent as
+	// notifications/tools/list_changed (or prompts) to the connected sessions. The default builds
+	// a new SDK server per request (stateless) and never notifies. See stateful.go.
+	Stateful bool
 }
 
 // Server is a running test MCP server.
@@ -104,6 +124,7 @@ type Server struct {
 	cfg      Config
 	requests atomic.Int64
 	auth     authState
+	live     *liveServer
 
 	listener net.Listener
 	http     *http.Server
@@ -156,10 +177,18 @@ func (s *Server) SSEURL() string { return s.scheme() + "://" + s.listener.Addr()
 // Close stops the server.
 func (s *Server) Close() error {
 	defer s.closeIntrospectionClient()
+	if s.live != nil {
+		s.live.closeSessions()
+	}
 	if s.tls != nil {
 		s.tls.CloseClientConnections()
 		s.tls.Close()
 		return nil
+	}
+	if s.live != nil {
+		// Long-lived streams would hold a graceful shutdown for its whole timeout: a stateful
+		// server stops at once, as a crashed one would.
+		return s.http.Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -174,7 +203,13 @@ func (s *Server) Close() error {
 func (s *Server) Update(change func(*Config)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	old := s.cfg
+	old.Tools = append([]Tool(nil), s.cfg.Tools...)
+	old.PromptList = append([]Prompt(nil), s.cfg.PromptList...)
 	change(&s.cfg)
+	if s.live != nil {
+		s.live.apply(old, s.cfg)
+	}
 }
 
 // Config returns a copy of the current configuration.
@@ -195,8 +230,12 @@ func (s *Server) Requests() int64 { return s.requests.Load() }
 // metadata under /.well-known/oauth-protected-resource.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", sdk.NewStreamableHTTPHandler(s.newMCPServer, &sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true}))
-	mux.Handle("/sse", sdk.NewSSEHandler(s.newMCPServer, nil))
+	if live := s.liveServer(); live != nil {
+		live.handle(mux)
+	} else {
+		mux.Handle("/mcp", sdk.NewStreamableHTTPHandler(s.newMCPServer, &sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true}))
+		mux.Handle("/sse", sdk.NewSSEHandler(s.newMCPServer, nil))
+	}
 	mux.HandleFunc(wellKnownPRM, s.serveMetadata)
 	mux.HandleFunc(wellKnownPRM+"/", s.serveMetadata)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -251,38 +290,52 @@ func (s *Server) newMCPServer(*http.Request) *sdk.Server {
 	if version == "" {
 		version = "1.0.0"
 	}
-	server := sdk.NewServer(&sdk.Implementation{Name: name, Version: version}, &sdk.ServerOptions{PageSize: cfg.PageSize, SupportedProtocolVersions: supportedVersions(cfg)})
+	server := sdk.NewServer(implementation(cfg, name, version), serverOptions(cfg))
 	for _, t := range cfg.Tools {
-		input := t.InputSchema
-		if input == nil {
-			input = map[string]any{"type": "object"}
-		}
-		tool := &sdk.Tool{
-			Name: t.Name, Title: t.Title, Description: t.Description,
-			InputSchema: input, Annotations: t.Annotations,
-		}
-		if t.OutputSchema != nil {
-			tool.OutputSchema = t.OutputSchema
-		}
-		server.AddTool(tool, func(_ context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
-			return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: "called " + req.Params.Name}}}, nil
-		})
-	}
-	getPrompt := func(context.Context, *sdk.GetPromptRequest) (*sdk.GetPromptResult, error) {
-		return &sdk.GetPromptResult{}, nil
+		addTool(server, t)
 	}
 	for i := range cfg.Prompts {
-		server.AddPrompt(&sdk.Prompt{Name: fmt.Sprintf("prompt-%03d", i)}, getPrompt)
+		server.AddPrompt(&sdk.Prompt{Name: generatedPromptName(i)}, getPrompt)
 	}
 	for _, p := range cfg.PromptList {
-		prompt := &sdk.Prompt{Name: p.Name, Title: p.Title, Description: p.Description}
-		for _, a := range p.Arguments {
-			prompt.Arguments = append(prompt.Arguments, &sdk.PromptArgument{Name: a})
-		}
-		server.AddPrompt(prompt, getPrompt)
+		addPrompt(server, p)
 	}
 	return server
 }
+
+// addTool adds (or replaces) t on server.
+func addTool(server *sdk.Server, t Tool) {
+	input := t.InputSchema
+	if input == nil {
+		input = map[string]any{"type": "object"}
+	}
+	tool := &sdk.Tool{
+		Name: t.Name, Title: t.Title, Description: t.Description,
+		InputSchema: input, Annotations: t.Annotations,
+	}
+	if t.OutputSchema != nil {
+		tool.OutputSchema = t.OutputSchema
+	}
+	tool.Icons, tool.Meta = t.Icons, t.Meta
+	server.AddTool(tool, func(_ context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+		return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: "called " + req.Params.Name}}}, nil
+	})
+}
+
+// addPrompt adds (or replaces) p on server.
+func addPrompt(server *sdk.Server, p Prompt) {
+	prompt := &sdk.Prompt{Name: p.Name, Title: p.Title, Description: p.Description}
+	for _, a := range p.Arguments {
+		prompt.Arguments = append(prompt.Arguments, &sdk.PromptArgument{Name: a})
+	}
+	server.AddPrompt(prompt, getPrompt)
+}
+
+func getPrompt(context.Context, *sdk.GetPromptRequest) (*sdk.GetPromptResult, error) {
+	return &sdk.GetPromptResult{}, nil
+}
+
+func generatedPromptName(i int) string { return fmt.Sprintf("prompt-%03d", i) }
 
 // GeneratedTools returns n tools named tool-000, tool-001, ... with a small schema each.
 func GeneratedTools(n int) []Tool {
