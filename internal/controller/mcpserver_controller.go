@@ -498,16 +498,30 @@ func (r *MCPServerReconciler) endpoint(ctx context.Context, server *mcpv1alpha1.
 
 // secretValue reads one key of a Secret with a live, namespaced read.
 func (r *MCPServerReconciler) secretValue(ctx context.Context, namespace string, ref mcpv1alpha1.SecretKeyReference, field string) ([]byte, error) {
-	secret := &corev1.Secret{}
-	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, secret); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, &stalledError{mcpv1alpha1.ReasonSecretNotFound, fmt.Sprintf("%s: Secret %q not found", field, ref.Name)}
-		}
-		return nil, fmt.Errorf("cannot read Secret %q: %w", ref.Name, err)
+	secret, err := r.readSecret(ctx, namespace, ref.Name, field)
+	if err != nil {
+		return nil, err
 	}
-	value, ok := secret.Data[ref.Key]
+	return secretKeyOf(secret, ref.Key, field)
+}
+
+// readSecret reads a Secret live (Secret data is never cached); a missing one stalls the server.
+func (r *MCPServerReconciler) readSecret(ctx context.Context, namespace, name, field string) (*corev1.Secret, error) {
+	secret := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &stalledError{mcpv1alpha1.ReasonSecretNotFound, fmt.Sprintf("%s: Secret %q not found", field, name)}
+		}
+		return nil, fmt.Errorf("cannot read Secret %q: %w", name, err)
+	}
+	return secret, nil
+}
+
+// secretKeyOf is one key of secret, which must be present and not empty.
+func secretKeyOf(secret *corev1.Secret, key, field string) ([]byte, error) {
+	value, ok := secret.Data[key]
 	if !ok || len(value) == 0 {
-		return nil, &stalledError{mcpv1alpha1.ReasonSecretNotFound, fmt.Sprintf("%s: Secret %q has no key %q", field, ref.Name, ref.Key)}
+		return nil, &stalledError{mcpv1alpha1.ReasonSecretNotFound, fmt.Sprintf("%s: Secret %q has no key %q", field, secret.Name, key)}
 	}
 	return value, nil
 }

@@ -137,14 +137,10 @@ func (s *credentialsStore) Save(ctx context.Context, st *oauth.State) error {
 }
 
 // release removes the operator's finalizer from the credentials Secret, once nothing it records
-// needs revoking (read live; absent: nothing to do).
+// needs revoking (the Secret as this store last read or wrote it; absent: nothing to do).
 func (s *credentialsStore) release(ctx context.Context) error {
-	secret := &corev1.Secret{}
-	key := types.NamespacedName{Namespace: s.server.Namespace, Name: credentialsSecretName(s.server)}
-	if err := s.reader.Get(ctx, key, secret); err != nil {
-		return client.IgnoreNotFound(err)
-	}
-	if !metav1.IsControlledBy(secret, s.server) || !controllerutil.ContainsFinalizer(secret, mcpv1alpha1.CredentialsFinalizer) {
+	secret := s.loaded // as the last Load or Save left it: no other read
+	if secret == nil || !controllerutil.ContainsFinalizer(secret, mcpv1alpha1.CredentialsFinalizer) {
 		return nil
 	}
 	before := secret.DeepCopy()
@@ -194,11 +190,15 @@ func (r *MCPServerReconciler) oauthRequest(ctx context.Context, server *mcpv1alp
 	switch {
 	case cfg.ClientSecretRef != nil:
 		field := "auth.oauth2.clientSecretRef"
-		id, err := r.secretKey(ctx, server.Namespace, cfg.ClientSecretRef.Name, oauth.KeyClientID, field)
+		secret, err := r.readSecret(ctx, server.Namespace, cfg.ClientSecretRef.Name, field)
 		if err != nil {
 			return nil, err
 		}
-		secret, err := r.secretKey(ctx, server.Namespace, cfg.ClientSecretRef.Name, oauth.KeyClientSecret, field)
+		id, err := secretKeyOf(secret, oauth.KeyClientID, field)
+		if err != nil {
+			return nil, err
+		}
+		clientSecret, err := secretKeyOf(secret, oauth.KeyClientSecret, field)
 		if err != nil {
 			return nil, err
 		}
@@ -206,22 +206,22 @@ func (r *MCPServerReconciler) oauthRequest(ctx context.Context, server *mcpv1alp
 		if method == "" {
 			method = oauth.MethodClientSecretBasic
 		}
-		req.Client = &oauth.Credentials{ClientID: strings.TrimSpace(string(id)), ClientSecret: strings.TrimSpace(string(secret)), Method: method}
+		req.Client = &oauth.Credentials{ClientID: strings.TrimSpace(string(id)), ClientSecret: strings.TrimSpace(string(clientSecret)), Method: method}
 	case cfg.PrivateKeyRef != nil:
 		field := "auth.oauth2.privateKeyRef"
-		id, err := r.secretKey(ctx, server.Namespace, cfg.PrivateKeyRef.Name, oauth.KeyClientID, field)
+		secret, err := r.readSecret(ctx, server.Namespace, cfg.PrivateKeyRef.Name, field)
 		if err != nil {
 			return nil, err
 		}
-		pemBytes, err := r.secretKey(ctx, server.Namespace, cfg.PrivateKeyRef.Name, oauth.KeyPrivateKey, field)
+		id, err := secretKeyOf(secret, oauth.KeyClientID, field)
 		if err != nil {
 			return nil, err
 		}
-		keyID, err := r.optionalSecretKey(ctx, server.Namespace, cfg.PrivateKeyRef.Name, oauth.KeyKeyID)
+		pemBytes, err := secretKeyOf(secret, oauth.KeyPrivateKey, field)
 		if err != nil {
 			return nil, err
 		}
-		key, err := oauth.ParseSigningKey(pemBytes, strings.TrimSpace(string(keyID)))
+		key, err := oauth.ParseSigningKey(pemBytes, strings.TrimSpace(string(secret.Data[oauth.KeyKeyID])))
 		if err != nil {
 			return nil, &stalledError{mcpv1alpha1.ReasonInvalidSpec, fmt.Sprintf(
 				"%s: key %q of Secret %q: %v", field, oauth.KeyPrivateKey, cfg.PrivateKeyRef.Name, err)}
@@ -247,19 +247,6 @@ func canonicalResource(u *url.URL) string {
 	c.Host = strings.ToLower(c.Host)
 	c.Fragment, c.RawFragment = "", ""
 	return c.String()
-}
-
-func (r *MCPServerReconciler) secretKey(ctx context.Context, namespace, name, key, field string) ([]byte, error) {
-	return r.secretValue(ctx, namespace, mcpv1alpha1.SecretKeyReference{Name: name, Key: key}, field)
-}
-
-// optionalSecretKey reads a key that may be absent (nil then); the Secret itself must exist.
-func (r *MCPServerReconciler) optionalSecretKey(ctx context.Context, namespace, name, key string) ([]byte, error) {
-	secret := &corev1.Secret{}
-	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, secret); err != nil {
-		return nil, fmt.Errorf("cannot read Secret %q: %w", name, err)
-	}
-	return secret.Data[key], nil
 }
 
 // authorize obtains the OAuth2 token for a sync (refused, when set, is a token the MCP server
@@ -345,17 +332,11 @@ func (r *MCPServerReconciler) revokeCredentials(ctx context.Context, server *mcp
 		return errors.New("the manager has no OAuth client to revoke credentials with")
 	}
 	store := r.credentialsStore(server)
-	if _, err := store.Load(ctx); err != nil {
-		var notOwned *errNotOwned
-		if errors.As(err, &notOwned) {
-			return nil // not ours: nothing the operator obtained is in it
-		}
-		return fmt.Errorf("revoking credentials: %w", err)
-	}
-	if store.loaded == nil {
-		return nil
-	}
 	report, err := r.OAuth.Revoke(ctx, store, ptr.Deref(server.Spec.Timeout, metav1.Duration{Duration: 30 * time.Second}).Duration)
+	var notOwned *errNotOwned
+	if errors.As(err, &notOwned) {
+		return nil // not ours: nothing the operator obtained is in it
+	}
 	if err != nil && forced(server) {
 		what, abandonErr := r.OAuth.Abandon(ctx, store)
 		if abandonErr != nil {
@@ -401,12 +382,13 @@ func (r *MCPServerReconciler) retireCredentials(ctx context.Context, server *mcp
 			continue
 		}
 		log := logf.FromContext(ctx)
-		report, err := r.OAuth.Revoke(ctx, r.credentialsStore(server), ptr.Deref(server.Spec.Timeout, metav1.Duration{Duration: 30 * time.Second}).Duration)
+		store := r.credentialsStore(server)
+		report, err := r.OAuth.Revoke(ctx, store, ptr.Deref(server.Spec.Timeout, metav1.Duration{Duration: 30 * time.Second}).Duration)
 		if err != nil {
 			log.Info("auth.type is no longer OAuth2, but the credentials obtained before cannot be revoked yet; retrying at the next sync", "error", err.Error())
 			return
 		}
-		if err := r.credentialsStore(server).release(ctx); err != nil {
+		if err := store.release(ctx); err != nil {
 			log.Info("Cannot release the credentials Secret", "secret", s.Name, "error", err.Error())
 			return
 		}

@@ -161,7 +161,7 @@ func (t *transport) resourceMetadata(ctx context.Context, endpoint *url.URL, can
 		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 			return nil, "", discoveryError(fmt.Errorf("resource_metadata %q in the endpoint's WWW-Authenticate is not an http(s) URL", text.Ellipsize(text.Sanitize(c), maxErrorText)))
 		}
-		if u.Scheme == "http" && !sameOrigin(u, endpoint) && !isLoopbackHost(u.Hostname()) {
+		if u.Scheme == "http" && !sameOrigin(u, endpoint) && !LoopbackHost(u.Hostname()) {
 			return nil, "", discoveryError(fmt.Errorf("resource_metadata %s is plain http on another origin than the endpoint's", redact(u)))
 		}
 		resp, err := t.do(ctx, request{method: http.MethodGet, url: c})

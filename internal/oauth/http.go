@@ -195,7 +195,7 @@ func checkSecureURL(field, raw string) (*url.URL, error) {
 	case "https":
 		return u, nil
 	case "http":
-		if isLoopbackHost(u.Hostname()) {
+		if LoopbackHost(u.Hostname()) {
 			return u, nil
 		}
 		return nil, fmt.Errorf("%s %s is plain http: authorization servers must use https (http only on a loopback host)", field, redact(u))
@@ -205,9 +205,7 @@ func checkSecureURL(field, raw string) (*url.URL, error) {
 
 // LoopbackHost reports whether host is localhost or a loopback address: the one place plain http
 // is accepted for OAuth.
-func LoopbackHost(host string) bool { return isLoopbackHost(host) }
-
-func isLoopbackHost(host string) bool {
+func LoopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}

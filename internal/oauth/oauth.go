@@ -263,7 +263,7 @@ func (m *Manager) Token(ctx context.Context, store Store, req Request) (*Grant, 
 	if !tok.ExpiresAt.IsZero() {
 		issued.ExpiresAt = &tok.ExpiresAt
 	}
-	superseded := usableOrRefused(st, creds.ClientID)
+	superseded := accessTokensOf(st, creds.ClientID)
 	st.Tokens = append(st.Tokens, issued)
 	if tok.RefreshToken != "" {
 		st.Tokens = append(st.Tokens, IssuedToken{Value: tok.RefreshToken, Hint: "refresh_token", ClientID: creds.ClientID, IssuedAt: now})
@@ -281,9 +281,9 @@ func (m *Manager) Token(ctx context.Context, store Store, req Request) (*Grant, 
 	}
 	// Tokens replaced by this one, or beyond the bound, are revoked now (best effort: those that
 	// fail stay recorded and are revoked on delete).
-	if revoked := m.revokeBestEffort(ctx, t, st, creds, append(superseded, overflow...), now); len(revoked) > 0 || st.cap() {
-		st.remove(revoked)
-		st.cap()
+	revoked := m.revokeBestEffort(ctx, t, st, creds, append(superseded, overflow...), now)
+	st.remove(revoked)
+	if capped := st.cap(); len(revoked) > 0 || capped {
 		_ = store.Save(ctx, st) // the tokens are revoked: a failure here only leaves them listed
 	}
 	return grant(st, &issued), out, nil
@@ -339,8 +339,8 @@ func usable(st *State, clientID, resource, scope string, now time.Time, timeout 
 	return nil
 }
 
-// usableOrRefused are the recorded access tokens of the client, which a new token replaces.
-func usableOrRefused(st *State, clientID string) []IssuedToken {
+// accessTokensOf are the recorded access tokens of the client, which a new token replaces.
+func accessTokensOf(st *State, clientID string) []IssuedToken {
 	var out []IssuedToken
 	for _, t := range st.Tokens {
 		if t.Hint == "access_token" && t.ClientID == clientID {

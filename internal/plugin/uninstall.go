@@ -93,6 +93,12 @@ func (s *session) readRegistry(ctx context.Context, all bool) (*registryState, e
 	if err := s.c.List(ctx, tools, scope...); err != nil {
 		return nil, fmt.Errorf("cannot list MCPTools in %s: %w", where, err)
 	}
+	// The servers' own Secrets (labelled by the operator), in one call for every server.
+	secrets := &metav1.PartialObjectMetadataList{}
+	secrets.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+	if err := s.c.List(ctx, secrets, append(scope, client.HasLabels{mcpv1alpha1.ServerLabel})...); err != nil {
+		return nil, fmt.Errorf("cannot list Secrets in %s: %w", where, err)
+	}
 	st := &registryState{servers: servers.Items, tools: tools.Items}
 	for i := range servers.Items {
 		server := &servers.Items[i]
@@ -108,11 +114,6 @@ func (s *session) readRegistry(ctx context.Context, all bool) (*registryState, e
 		}
 		if len(users) > 0 {
 			st.inUse = append(st.inUse, fmt.Sprintf("%s/%s: %s", server.Namespace, server.Name, describe(users)))
-		}
-		secrets := &metav1.PartialObjectMetadataList{}
-		secrets.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
-		if err := s.c.List(ctx, secrets, client.InNamespace(server.Namespace), client.MatchingLabels{mcpv1alpha1.ServerLabel: server.Name}); err != nil {
-			return nil, fmt.Errorf("cannot list Secrets: %w", err)
 		}
 		for _, sec := range secrets.Items {
 			if ref := metav1.GetControllerOf(&sec); ref != nil && ref.UID == server.UID {
