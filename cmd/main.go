@@ -257,6 +257,10 @@ func run(opts options) error {
 	if err != nil {
 		return fmt.Errorf("cannot register metrics: %w", err)
 	}
+	liveSyncMetrics, err := metrics.NewLiveSync(crmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("cannot register metrics: %w", err)
+	}
 	gate, err := apiServerGate(restConfig, operatorMetrics)
 	if err != nil {
 		return err
@@ -265,7 +269,7 @@ func run(opts options) error {
 		scheme: scheme, restConfig: restConfig,
 		metrics: operatorMetrics, gate: gate, consumerResources: consumerResources, gauges: &gauges{},
 		egress:          egress.New(policy, opts.maxRequestsPerHost, operatorMetrics.CountThrottled),
-		registryMetrics: registryMetrics,
+		registryMetrics: registryMetrics, liveSyncMetrics: liveSyncMetrics,
 	}
 	if opts.enableLeaderElection {
 		if shared.lock, err = leaderLock(restConfig, opts); err != nil {
@@ -361,6 +365,7 @@ type sharedParts struct {
 	lock              resourcelock.Interface
 	gauges            *gauges
 	registryMetrics   *metrics.RegistryAPI
+	liveSyncMetrics   *metrics.LiveSync
 }
 
 // gauges are the registry gauges computed from the cache at scrape time, registered once per
@@ -504,6 +509,7 @@ func setUpManager(mgrCtx context.Context, opts options, shared sharedParts, fenc
 		// One per manager: its streams run while this manager leads, and close with it.
 		LiveSync: livesync.New(livesync.Options{
 			Egress: shared.egress, MaxStreams: opts.maxLiveStreams, Version: version, Log: ctrl.Log.WithName("livesync"),
+			Metrics: shared.liveSyncMetrics,
 		}),
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("cannot set up the MCPServer controller: %w", err)

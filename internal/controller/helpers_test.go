@@ -17,6 +17,7 @@ limitations under the License.
 package controller
 
 import (
+	"context"
 	"sort"
 	"time"
 
@@ -129,8 +130,18 @@ func kstatusOf(obj client.Object) status.Status {
 
 // eventsFor returns the notes of the events with reason about the named object, oldest first.
 func eventsFor(g Gomega, namespace, name, reason string) []string {
+	notes, err := eventNotes(k8sClient, namespace, name, reason)
+	g.Expect(err).NotTo(HaveOccurred())
+	return notes
+}
+
+// eventNotes lists the notes of the Events about the object called name with reason, oldest
+// first.
+func eventNotes(c client.Client, namespace, name, reason string) ([]string, error) {
 	list := &eventsv1.EventList{}
-	g.Expect(k8sClient.List(ctx, list, client.InNamespace(namespace))).To(Succeed())
+	if err := c.List(context.Background(), list, client.InNamespace(namespace)); err != nil {
+		return nil, err
+	}
 	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].CreationTimestamp.Before(&list.Items[j].CreationTimestamp) })
 	var notes []string
 	for _, e := range list.Items {
@@ -138,7 +149,7 @@ func eventsFor(g Gomega, namespace, name, reason string) []string {
 			notes = append(notes, e.Note)
 		}
 	}
-	return notes
+	return notes, nil
 }
 
 // metricValue sums a metric family from the operator's registry: gauge and counter values, or the

@@ -46,7 +46,7 @@ const liveBenchChanges = 50
 // live-p50-ms, live-p99-ms (target: p99 under 2 s), poll-p50-ms and poll-p99-ms.
 func BenchmarkLiveSync(b *testing.B) {
 	env := utils.StartEnvtest(b)
-	stop := runLiveSyncManager(b, env.Config, env.Scheme, 1000)
+	stop := runLiveSyncManager(b, env.Config, env.Scheme, liveManagerOptions{maxStreams: 1000}).stop
 	defer stop()
 	ctx := context.Background()
 	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})

@@ -36,6 +36,7 @@ import (
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/egress"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
+	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 )
 
 // Defaults of Options.
@@ -81,6 +82,9 @@ type Options struct {
 	MaxStreamBytes int64
 	// Dial opens streams; nil means the official Go SDK through Egress. Tests substitute one.
 	Dial DialFunc
+	// Metrics, when set, count notifications, syncs, failures and rate limits, and report this
+	// manager's streams by state.
+	Metrics *metrics.LiveSync
 }
 
 // Status is what the manager knows of one server's live sync.
@@ -167,6 +171,7 @@ func New(opts Options) *Manager {
 		d := &dialer{egress: opts.Egress, version: opts.Version, maxBytes: opts.MaxStreamBytes}
 		m.dial = d.dial
 	}
+	opts.Metrics.SetStreams(m.streamCounts)
 	return m
 }
 
@@ -311,6 +316,25 @@ func (m *Manager) Streams() int {
 	return m.runningLocked()
 }
 
+// streamCounts counts the streams by state, for the metrics.
+func (m *Manager) streamCounts() map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	counts := map[string]int{}
+	for _, e := range m.entries {
+		switch {
+		case e.waiting:
+			counts[metrics.StreamWaiting]++
+		case e.cancel == nil:
+		case e.known && e.status.State == mcpv1alpha1.LiveSyncConnected:
+			counts[metrics.StreamConnected]++
+		default:
+			counts[metrics.StreamConnecting]++
+		}
+	}
+	return counts
+}
+
 func (m *Manager) runningLocked() int {
 	n := 0
 	for _, e := range m.entries {
@@ -378,8 +402,9 @@ func (m *Manager) idle(e *entry, run int, why error) {
 	m.admitWaitingLocked()
 }
 
-// trigger asks for a sync of e's server.
-func (m *Manager) trigger(e *entry) {
+// trigger asks for a sync of e's server, for reason.
+func (m *Manager) trigger(e *entry, reason string) {
+	m.opts.Metrics.CountSync(reason)
 	e.changes.Add(1)
 	m.enqueue(e.key)
 }

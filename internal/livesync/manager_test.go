@@ -29,6 +29,7 @@ import (
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
+	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 )
 
 // fakeConn is a stream the test ends or watches close.
@@ -143,8 +144,14 @@ func endpoint(name string) mcp.Endpoint {
 // start runs a Manager with fast timings; stop stops it and returns when Start has returned.
 func start(t *testing.T, d *fakeDialer, maxStreams int) (m *Manager, stop func()) {
 	t.Helper()
+	return startWith(t, d, maxStreams, nil)
+}
+
+// startWith is start with the metrics given.
+func startWith(t *testing.T, d *fakeDialer, maxStreams int, metrics *metrics.LiveSync) (m *Manager, stop func()) {
+	t.Helper()
 	m = New(Options{MaxStreams: maxStreams, Dial: d.dial, Debounce: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond,
-		Burst: 3, RefillEvery: time.Hour, Backoff: Backoff{Min: 20 * time.Millisecond, Max: 100 * time.Millisecond}})
+		Burst: 3, RefillEvery: time.Hour, Backoff: Backoff{Min: 20 * time.Millisecond, Max: 100 * time.Millisecond}, Metrics: metrics})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -27,6 +27,7 @@ import (
 	"k8s.io/utils/clock"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 	"github.com/toolregistry/mcp-registry-operator/internal/text"
 )
 
@@ -41,6 +42,7 @@ func (m *Manager) stream(ctx context.Context, e *entry, run int) {
 	log := m.opts.Log.WithValues("mcpserver", klog.KRef(e.key.Namespace, e.key.Name))
 	notes := make(chan struct{}, 1)
 	notify := func() {
+		m.opts.Metrics.CountNotification()
 		select {
 		case notes <- struct{}{}:
 		default:
@@ -70,6 +72,7 @@ func (m *Manager) stream(ctx context.Context, e *entry, run int) {
 				return
 			}
 			log.V(1).Info("Cannot open the notification stream", "error", err.Error(), "attempt", attempt)
+			m.opts.Metrics.CountFailure()
 			m.set(e, run, Status{State: mcpv1alpha1.LiveSyncPolling,
 				Message: "Cannot open the notification stream, retrying with backoff: " + text.ForMessage(err.Error(), maxMessageError)})
 			dropped = true
@@ -85,7 +88,7 @@ func (m *Manager) stream(ctx context.Context, e *entry, run int) {
 		m.set(e, run, m.connected(lim))
 		if dropped {
 			// Notifications may have been missed while the stream was down.
-			m.trigger(e)
+			m.trigger(e, metrics.LiveSyncReconnect)
 		}
 		err = m.serve(ctx, e, run, conn, notes, lim)
 		conn.Close()
@@ -103,6 +106,7 @@ func (m *Manager) stream(ctx context.Context, e *entry, run int) {
 			return
 		}
 		log.V(1).Info("Notification stream lost", "error", err.Error(), "attempt", attempt)
+		m.opts.Metrics.CountFailure()
 		m.set(e, run, Status{State: mcpv1alpha1.LiveSyncPolling,
 			Message: "Notification stream lost, reconnecting with backoff: " + text.ForMessage(err.Error(), maxMessageError)})
 		if !m.sleep(ctx, m.opts.Backoff.Delay(attempt, jitter())) {
@@ -138,8 +142,12 @@ func (m *Manager) serve(ctx context.Context, e *entry, run int, conn Conn, notes
 		case <-notes:
 			lim.notify(m.opts.Clock.Now())
 		case <-fire:
+			wasLimited := lim.limited
 			if lim.fire(m.opts.Clock.Now()) {
-				m.trigger(e)
+				m.trigger(e, metrics.LiveSyncNotification)
+			}
+			if lim.limited && !wasLimited {
+				m.opts.Metrics.CountRateLimited()
 			}
 			m.set(e, run, m.connected(lim))
 		}
