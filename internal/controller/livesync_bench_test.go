@@ -24,12 +24,14 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
+	"github.com/toolregistry/mcp-registry-operator/internal/naming"
 	"github.com/toolregistry/mcp-registry-operator/test/mcpserver"
 	"github.com/toolregistry/mcp-registry-operator/test/utils"
 )
@@ -41,9 +43,11 @@ const liveBenchChanges = 50
 // settings (500 ms debounce), in one run (use -benchtime=1x), the latency from an upstream tool
 // change (the test server changes a tool's description at run time) to the MCPTool reflecting
 // it, over 50 changes: live (50 servers on a notification stream, syncInterval 1h) against
-// polling (50 servers with spec.liveSync false at syncInterval 10s, the minimum). The changes are
-// spread over one poll interval, so polling sees them at uniformly spread phases. Reported as
-// live-p50-ms, live-p99-ms (target: p99 under 2 s), poll-p50-ms and poll-p99-ms.
+// polling (50 servers with spec.liveSync false at syncInterval 10s, the minimum), and, for
+// pinning, to a pinned tool reading DefinitionChanged (50 more live servers, each tool pinned to
+// its digest). The changes are spread over one poll interval, so polling sees them at uniformly
+// spread phases. Reported as live-p50-ms, live-p99-ms (target: p99 under 2 s), pinned-p50-ms,
+// pinned-p99-ms (the same target), poll-p50-ms and poll-p99-ms.
 func BenchmarkLiveSync(b *testing.B) {
 	env := utils.StartEnvtest(b)
 	stop := runLiveSyncManager(b, env.Config, env.Scheme, liveManagerOptions{maxStreams: 1000}).stop
@@ -54,31 +58,31 @@ func BenchmarkLiveSync(b *testing.B) {
 		b.Fatal(err)
 	}
 	for range b.N {
-		live, poll := changeLatencies(ctx, b, wc)
-		slices.Sort(live)
-		slices.Sort(poll)
-		b.ReportMetric(float64(percentile(live, 50).Milliseconds()), "live-p50-ms")
-		b.ReportMetric(float64(percentile(live, 99).Milliseconds()), "live-p99-ms")
-		b.ReportMetric(float64(percentile(poll, 50).Milliseconds()), "poll-p50-ms")
-		b.ReportMetric(float64(percentile(poll, 99).Milliseconds()), "poll-p99-ms")
+		latencies := changeLatencies(ctx, b, wc)
+		for _, kind := range []string{"live", "pinned", "poll"} {
+			l := latencies[kind]
+			slices.Sort(l)
+			b.ReportMetric(float64(percentile(l, 50).Milliseconds()), kind+"-p50-ms")
+			b.ReportMetric(float64(percentile(l, 99).Milliseconds()), kind+"-p99-ms")
+		}
 	}
 }
 
-// changeLatencies sets up 50 live and 50 polling servers, changes each one's tool once, and
-// returns how long each change took to reach its MCPTool.
-func changeLatencies(ctx context.Context, b *testing.B, c client.WithWatch) (live, poll []time.Duration) {
+// changeLatencies sets up 50 live, 50 pinned live and 50 polling servers, changes each one's
+// tool once, and returns, by kind, how long each change took to reach its MCPTool (for pinned
+// ones: its Ready condition reading DefinitionChanged).
+func changeLatencies(ctx context.Context, b *testing.B, c client.WithWatch) map[string][]time.Duration {
 	ns := newBenchNamespace(ctx, b, c, "bench-live")
 	type target struct {
-		name     string
-		live     bool
-		upstream *mcpserver.Server
+		name, kind string
+		live       bool
+		upstream   *mcpserver.Server
 	}
+	kinds := []string{"live", "pinned", "poll"}
 	var targets []target
-	for i := range liveBenchChanges * 2 {
-		t := target{name: fmt.Sprintf("live-%02d", i/2), live: i%2 == 0}
-		if !t.live {
-			t.name = fmt.Sprintf("poll-%02d", i/2)
-		}
+	for i := range liveBenchChanges * len(kinds) {
+		kind := kinds[i%len(kinds)]
+		t := target{name: fmt.Sprintf("%s-%02d", kind, i/len(kinds)), kind: kind, live: kind != "poll"}
 		upstream, err := mcpserver.Start("127.0.0.1:0", mcpserver.Config{Tools: mcpserver.GeneratedTools(1), Stateful: t.live})
 		if err != nil {
 			b.Fatal(err)
@@ -114,6 +118,44 @@ func changeLatencies(ctx context.Context, b *testing.B, c client.WithWatch) (liv
 		}
 		return ready == len(targets)
 	})
+	// Each pinned server's tool pinned to the digest it shows.
+	for _, t := range targets {
+		if t.kind != "pinned" {
+			continue
+		}
+		tool := &mcpv1alpha1.MCPTool{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: naming.ToolObjectName(t.name, "tool-000")}, tool); err != nil {
+			b.Fatal(err)
+		}
+		server := &mcpv1alpha1.MCPServer{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: t.name}, server); err != nil {
+			b.Fatal(err)
+		}
+		server.Spec.Tools = &mcpv1alpha1.ToolsSpec{Overrides: []mcpv1alpha1.ToolOverride{{Name: "tool-000", Digest: tool.Status.Digest}}}
+		if err := c.Update(ctx, server); err != nil {
+			b.Fatal(err)
+		}
+	}
+	waitFor(b, time.Minute, "every pinned server synced at its new generation, its tool Ready", func() bool {
+		servers := &mcpv1alpha1.MCPServerList{}
+		tools := &mcpv1alpha1.MCPToolList{}
+		if c.List(ctx, servers, client.InNamespace(ns)) != nil || c.List(ctx, tools, client.InNamespace(ns)) != nil {
+			return false
+		}
+		toolReady := map[string]bool{}
+		for _, tool := range tools.Items {
+			toolReady[tool.Spec.ServerRef.Name] = meta.IsStatusConditionTrue(tool.Status.Conditions, mcpv1alpha1.ConditionReady)
+		}
+		pinned := 0
+		for _, s := range servers.Items {
+			ready := meta.FindStatusCondition(s.Status.Conditions, mcpv1alpha1.ConditionReady)
+			if s.Spec.Tools != nil && len(s.Spec.Tools.Overrides) == 1 && ready != nil && ready.Status == metav1.ConditionTrue &&
+				ready.ObservedGeneration == s.Generation && toolReady[s.Name] {
+				pinned++
+			}
+		}
+		return pinned == liveBenchChanges
+	})
 
 	// Seen records when each server's MCPTool first shows the change, from a watch.
 	var mu sync.Mutex
@@ -130,7 +172,11 @@ func changeLatencies(ctx context.Context, b *testing.B, c client.WithWatch) (liv
 	go func() {
 		for ev := range w.ResultChan() {
 			tool, ok := ev.Object.(*mcpv1alpha1.MCPTool)
-			if !ok || ev.Type == watch.Deleted || tool.Spec.Description != "changed" {
+			if !ok || ev.Type == watch.Deleted {
+				continue
+			}
+			if ready := meta.FindStatusCondition(tool.Status.Conditions, mcpv1alpha1.ConditionReady); tool.Spec.Description != "changed" &&
+				(ready == nil || ready.Reason != mcpv1alpha1.ReasonDefinitionChanged) {
 				continue
 			}
 			mu.Lock()
@@ -156,13 +202,9 @@ func changeLatencies(ctx context.Context, b *testing.B, c client.WithWatch) (liv
 	})
 	mu.Lock()
 	defer mu.Unlock()
+	latencies := map[string][]time.Duration{}
 	for _, t := range targets {
-		d := seen[t.name].Sub(changed[t.name])
-		if t.live {
-			live = append(live, d)
-		} else {
-			poll = append(poll, d)
-		}
+		latencies[t.kind] = append(latencies[t.kind], seen[t.name].Sub(changed[t.name]))
 	}
-	return live, poll
+	return latencies
 }

@@ -18,21 +18,32 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/mcp"
 	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
 	"github.com/toolregistry/mcp-registry-operator/internal/oauth"
@@ -45,15 +56,82 @@ var fuzzEnv struct {
 	once    sync.Once
 	err     error
 	client  client.Client
+	ns      string
 	mcpURL  string
 	counter int
 	mu      sync.Mutex
 }
 
+// fuzzAPIServerEnv carries the coordinator's API server (rest.Config's host and TLS material, as
+// JSON) to the fuzz workers, which inherit the coordinator's environment.
+const fuzzAPIServerEnv = "MCP_FUZZ_APISERVER"
+
+// fuzzAPIServer is what fuzzAPIServerEnv holds.
+type fuzzAPIServer struct {
+	Host                      string
+	CAData, CertData, KeyData []byte
+}
+
+// fuzzRole says which process of a fuzz run this is: under -fuzz, a coordinator that only runs
+// workers, or a worker that runs inputs; without it, the one process that runs the seeds.
+func fuzzRole() (coordinator, worker bool) {
+	fuzzing := flag.Lookup("test.fuzz") != nil && flag.Lookup("test.fuzz").Value.String() != ""
+	w := flag.Lookup("test.fuzzworker")
+	worker = w != nil && w.Value.String() == "true"
+	return fuzzing && !worker, worker
+}
+
+// fuzzConfig is the API server the inputs go to. Workers use the coordinator's: an API server
+// started in a worker would outlive it (the fuzzing engine ends workers without their cleanups)
+// and, holding the worker's output pipes, keep the coordinator waiting for it forever.
+func fuzzConfig(t testing.TB) (*rest.Config, *runtime.Scheme, error) {
+	if shared := os.Getenv(fuzzAPIServerEnv); shared != "" {
+		var s fuzzAPIServer
+		if err := json.Unmarshal([]byte(shared), &s); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", fuzzAPIServerEnv, err)
+		}
+		scheme := runtime.NewScheme()
+		if err := errors.Join(clientgoscheme.AddToScheme(scheme), mcpv1alpha1.AddToScheme(scheme)); err != nil {
+			return nil, nil, err
+		}
+		return &rest.Config{Host: s.Host, TLSClientConfig: rest.TLSClientConfig{CAData: s.CAData, CertData: s.CertData, KeyData: s.KeyData}}, scheme, nil
+	}
+	e := utils.StartEnvtest(t)
+	if coordinator, _ := fuzzRole(); coordinator {
+		shared, err := json.Marshal(fuzzAPIServer{Host: e.Config.Host, CAData: e.Config.CAData, CertData: e.Config.CertData, KeyData: e.Config.KeyData})
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := os.Setenv(fuzzAPIServerEnv, string(shared)); err != nil { // before the workers start
+			return nil, nil, err
+		}
+	}
+	return e.Config, e.Scheme, nil
+}
+
 func startFuzzEnv(t testing.TB) {
 	fuzzEnv.once.Do(func() {
-		e := utils.StartEnvtest(t)
-		mgr, err := ctrl.NewManager(e.Config, ctrl.Options{Scheme: e.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
+		cfg, scheme, err := fuzzConfig(t)
+		if err != nil {
+			fuzzEnv.err = err
+			return
+		}
+		if coordinator, _ := fuzzRole(); coordinator {
+			return // it only keeps the API server for its workers
+		}
+		c, err := client.New(cfg, client.Options{Scheme: scheme})
+		if err != nil {
+			fuzzEnv.err = err
+			return
+		}
+		// Each process its own namespace, and a manager that reconciles only that one.
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "fuzz-"}}
+		if err := c.Create(context.Background(), ns); err != nil {
+			fuzzEnv.err = err
+			return
+		}
+		mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+			Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{ns.Name: {}}}})
 		if err != nil {
 			fuzzEnv.err = err
 			return
@@ -90,7 +168,7 @@ func startFuzzEnv(t testing.TB) {
 			return
 		}
 		t.Cleanup(func() { _ = server.Close() })
-		fuzzEnv.client, fuzzEnv.mcpURL = e.Client, server.URL()
+		fuzzEnv.client, fuzzEnv.ns, fuzzEnv.mcpURL = c, ns.Name, server.URL()
 	})
 	if fuzzEnv.err != nil {
 		t.Fatal(fuzzEnv.err)
@@ -151,7 +229,7 @@ func FuzzServerSpecThroughAdmission(f *testing.F) {
 		spec["auth"] = auth
 		obj := &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "mcp.toolregistry.io/v1alpha1", "kind": "MCPServer",
-			"metadata": map[string]any{"name": name, "namespace": "default"}, "spec": spec,
+			"metadata": map[string]any{"name": name, "namespace": fuzzEnv.ns}, "spec": spec,
 		}}
 		ctx := context.Background()
 		if err := fuzzEnv.client.Create(ctx, obj); err != nil {

@@ -32,7 +32,7 @@ import (
 // user drives the cluster the way a user does: kubectl commands in one namespace, each printed with
 // its output.
 type user struct {
-	t  *testing.T
+	t  testing.TB
 	ns string
 	// output is everything kubectl printed for the user, searched for leaked secrets.
 	output strings.Builder
@@ -43,7 +43,7 @@ type user struct {
 
 // newUser creates the scenario's namespace. When the scenario fails, what is left in it, its events
 // and the end of the manager's log are printed; the namespace is deleted in any case.
-func newUser(t *testing.T, ns string) *user {
+func newUser(t testing.TB, ns string) *user {
 	t.Helper()
 	u := &user{t: t, ns: ns}
 	u.run("create", "namespace", ns)
