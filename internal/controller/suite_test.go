@@ -57,6 +57,8 @@ var (
 	scheme    = runtime.NewScheme()
 	// testRegistry holds the operator's metrics, for assertions.
 	testRegistry *prometheus.Registry
+	// managerCache is the manager's informer cache, which the MCP Registry API reads.
+	managerCache cache.Cache
 )
 
 func TestControllers(t *testing.T) {
@@ -100,6 +102,7 @@ var _ = BeforeSuite(func() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(mgr.Add(gate)).To(Succeed())
+	managerCache = mgr.GetCache()
 	consumerKinds := []schema.GroupVersionKind{
 		{Group: "apps", Version: "v1", Kind: "Deployment"},
 		{Group: "batch", Version: "v1", Kind: "Job"},

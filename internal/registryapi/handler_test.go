@@ -37,6 +37,7 @@ import (
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/registryapi"
+	"github.com/toolregistry/mcp-registry-operator/internal/registryapi/openapitest"
 )
 
 var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
@@ -139,7 +140,7 @@ func (a *api) do(method, target string) (int, []byte) {
 	rec := httptest.NewRecorder()
 	a.handler.ServeHTTP(rec, req)
 	body := rec.Body.Bytes()
-	validateResponse(a.t, req, rec.Code, rec.Header(), body)
+	openapitest.Validate(a.t, req, rec.Code, rec.Header(), body)
 	return rec.Code, body
 }
 

@@ -14,7 +14,11 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package registryapi_test
+// Package openapitest validates MCP Registry API responses against the OpenAPI of the pinned
+// github.com/modelcontextprotocol/registry module (go.mod), read from the module cache, with
+// kin-openapi. The unit tests, the envtest suite and the e2e scenarios share it; only tests import
+// it.
+package openapitest
 
 import (
 	"bytes"
@@ -27,22 +31,28 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 )
 
-// The OpenAPI of the pinned github.com/modelcontextprotocol/registry module (go.mod), read from
-// the module cache: every response of these tests is validated against it.
+// T is what a check needs of its test: testing.TB and Ginkgo's GinkgoT() both have it.
+type T interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
+// The OpenAPI of the pinned registry module, loaded once.
 var (
 	specOnce sync.Once
 	spec     *openapi3.T
 	specErr  error
 )
 
-func loadSpec(t testing.TB) *openapi3.T {
+// Spec returns the pinned OpenAPI document, failing t when it cannot be read.
+func Spec(t T) *openapi3.T {
 	t.Helper()
 	specOnce.Do(func() {
 		var out []byte
@@ -59,7 +69,8 @@ func loadSpec(t testing.TB) *openapi3.T {
 	return spec
 }
 
-// templates map a request path (names URL-encoded, as the tests send them) to its OpenAPI path.
+// templates map a request path (names URL-encoded, or with an unencoded slash) to its OpenAPI
+// path.
 var templates = []struct {
 	re       *regexp.Regexp
 	template string
@@ -70,12 +81,12 @@ var templates = []struct {
 	{regexp.MustCompile(`^/v0\.1/publish$`), "/v0.1/publish"},
 }
 
-// validateResponse checks a response against the operation of its request. A status the
-// operation does not list (400, 405, 503) must carry the OpenAPI's error object, the schema of
-// the read endpoints' 404.
-func validateResponse(t testing.TB, req *http.Request, code int, header http.Header, body []byte) {
+// Validate checks a response against the operation of its request: status, headers (CORS,
+// Content-Type) and body. A status the operation does not list (400, 401, 405, 503) must carry
+// the OpenAPI's error object, the schema of the read endpoints' 404.
+func Validate(t T, req *http.Request, code int, header http.Header, body []byte) {
 	t.Helper()
-	doc := loadSpec(t)
+	doc := Spec(t)
 	if got := header.Get("Access-Control-Allow-Origin"); got != "*" {
 		t.Errorf("%s %s: Access-Control-Allow-Origin %q, want *", req.Method, req.URL, got)
 	}
