@@ -64,7 +64,8 @@ func addRegistryAPI(mgr ctrl.Manager, opts options, shared sharedParts) error {
 		}
 	}
 	handler := registryapi.New(registryapi.Options{
-		Reader: mgr.GetCache(), NamePrefix: opts.registryNamePrefix, Auth: auth, Metrics: shared.registryMetrics, Log: log,
+		Reader: mgr.GetCache(), Informers: mgr.GetCache(), NamePrefix: opts.registryNamePrefix, Auth: auth,
+		Metrics: shared.registryMetrics, Log: log,
 	})
 	if err := mgr.Add(&registryapi.Server{Addr: opts.registryAddr, Handler: handler, Log: log}); err != nil {
 		return fmt.Errorf("cannot add the MCP Registry API server: %w", err)

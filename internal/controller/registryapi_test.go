@@ -44,7 +44,7 @@ import (
 type registryClient struct{ base string }
 
 func newRegistryClient() *registryClient {
-	srv := httptest.NewServer(registryapi.New(registryapi.Options{Reader: managerCache, NamePrefix: "com.example"}))
+	srv := httptest.NewServer(registryapi.New(registryapi.Options{Reader: managerCache, Informers: managerCache, NamePrefix: "com.example"}))
 	DeferCleanup(srv.Close)
 	return &registryClient{base: srv.URL}
 }

@@ -35,8 +35,6 @@ import (
 	"github.com/go-logr/logr"
 	apiv0 "github.com/modelcontextprotocol/registry/pkg/api/v0"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 )
 
 // Page sizes of GET /v0.1/servers: the official registry's default and maximum. A larger limit
@@ -69,6 +67,10 @@ type Options struct {
 	// Reader reads MCPServers and MCPTools: the manager's cache. The handler only reads what it
 	// lists and never modifies it, so it lists without deep copies.
 	Reader client.Reader
+	// Informers, when set (the manager's cache), tell the handler which servers' entries changed:
+	// it then keeps every entry, encoded, between requests and rebuilds only those. Without it,
+	// every request builds the catalog from Reader.
+	Informers Informers
 	// NamePrefix is the reverse-DNS prefix of default names (--registry-name-prefix).
 	NamePrefix string
 	// Auth, when set, wraps every endpoint but the CORS preflight (--registry-auth=Kubernetes).
@@ -81,7 +83,13 @@ type Options struct {
 
 // New returns the API's handler.
 func New(o Options) http.Handler {
-	h := &handler{reader: o.Reader, prefix: o.NamePrefix, log: o.Log}
+	h := &handler{index: newIndex(o.Reader, o.NamePrefix), log: o.Log}
+	if o.Informers != nil {
+		if err := h.index.watch(context.Background(), o.Informers); err != nil {
+			// Still correct, only slower: every request builds the catalog from the reader.
+			o.Log.Error(err, "Cannot watch MCPServers and MCPTools; the registry builds every answer from the cache")
+		}
+	}
 	var inner http.Handler = http.HandlerFunc(h.route)
 	if o.Auth != nil {
 		inner = o.Auth(inner)
@@ -108,9 +116,8 @@ func New(o Options) http.Handler {
 }
 
 type handler struct {
-	reader client.Reader
-	prefix string
-	log    logr.Logger
+	index *index
+	log   logr.Logger
 }
 
 // recorder keeps the status code for the metrics.
@@ -305,41 +312,35 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	servers, err := h.catalog(r.Context())
-	if err != nil {
-		h.unavailable(w, err)
-		return
-	}
-	tools, err := h.allTools(r.Context())
+	entries, err := h.index.snapshot(r.Context())
 	if err != nil {
 		h.unavailable(w, err)
 		return
 	}
 	search := strings.ToLower(q.search)
-	out := ListResponse{Servers: []Response{}}
-	for _, s := range servers {
-		if q.after != "" && s.name <= q.after {
+	start := 0
+	if q.after != "" {
+		start = sort.Search(len(entries), func(i int) bool { return entries[i].name > q.after })
+	}
+	var page []*entry
+	next := ""
+	for _, e := range entries[start:] {
+		if q.version != "" && q.version != "latest" && e.version != q.version {
 			continue
 		}
-		if q.version != "" && q.version != "latest" && Version(s.server) != q.version {
+		if search != "" && !strings.Contains(e.lowerName, search) && !strings.Contains(e.lowerDescr, search) {
 			continue
 		}
-		if search != "" && !strings.Contains(strings.ToLower(s.name), search) &&
-			!strings.Contains(strings.ToLower(description(s.server)), search) {
+		if q.updatedSince != nil && e.updatedAt.Before(*q.updatedSince) {
 			continue
 		}
-		entry := NewResponse(s.name, s.server, tools[toolsKey(s.server.Namespace, s.server.Name)])
-		if q.updatedSince != nil && entry.Meta.Official.UpdatedAt.Before(*q.updatedSince) {
-			continue
-		}
-		if len(out.Servers) == q.limit {
-			out.Metadata.NextCursor = q.next(out.Servers[len(out.Servers)-1].Server.Name)
+		if len(page) == q.limit {
+			next = q.next(page[len(page)-1].name)
 			break
 		}
-		out.Servers = append(out.Servers, entry)
+		page = append(page, e)
 	}
-	out.Metadata.Count = len(out.Servers)
-	writeJSON(w, http.StatusOK, out)
+	writeEntries(w, page, next)
 }
 
 func (h *handler) versions(w http.ResponseWriter, r *http.Request, name string) {
@@ -347,12 +348,12 @@ func (h *handler) versions(w http.ResponseWriter, r *http.Request, name string) 
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	entry, ok := h.lookup(w, r, name)
+	e, ok := h.lookup(w, r, name)
 	if !ok {
 		return
 	}
 	// One version per server: the current one.
-	writeJSON(w, http.StatusOK, ListResponse{Servers: []Response{entry}, Metadata: apiv0.Metadata{Count: 1}})
+	writeEntries(w, []*entry{e}, "")
 }
 
 func (h *handler) version(w http.ResponseWriter, r *http.Request, name, version string) {
@@ -360,15 +361,15 @@ func (h *handler) version(w http.ResponseWriter, r *http.Request, name, version 
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	entry, ok := h.lookup(w, r, name)
+	e, ok := h.lookup(w, r, name)
 	if !ok {
 		return
 	}
-	if version != "latest" && version != entry.Server.Version {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("Server version not found: %s has version %s only (or latest)", name, entry.Server.Version))
+	if version != "latest" && version != e.version {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("Server version not found: %s has version %s only (or latest)", name, e.version))
 		return
 	}
-	writeJSON(w, http.StatusOK, entry)
+	writeBody(w, http.StatusOK, append(e.json[:len(e.json):len(e.json)], '\n'))
 }
 
 // parseIncludeDeleted validates include_deleted. A deleted server is gone from the cluster, so
@@ -390,88 +391,39 @@ func parseIncludeDeleted(r *http.Request) (bool, error) {
 }
 
 // lookup finds the entry named name, answering 404 (or 503) itself when there is none.
-func (h *handler) lookup(w http.ResponseWriter, r *http.Request, name string) (Response, bool) {
-	servers, err := h.catalog(r.Context())
+func (h *handler) lookup(w http.ResponseWriter, r *http.Request, name string) (*entry, bool) {
+	entries, err := h.index.snapshot(r.Context())
 	if err != nil {
 		h.unavailable(w, err)
-		return Response{}, false
+		return nil, false
 	}
-	i := sort.Search(len(servers), func(i int) bool { return servers[i].name >= name })
-	if name == "" || i == len(servers) || servers[i].name != name {
+	e := entries.find(name)
+	if e == nil {
 		writeError(w, http.StatusNotFound, "Server not found: "+strconv.Quote(name))
-		return Response{}, false
+		return nil, false
 	}
-	s := servers[i].server
-	tools := &mcpv1alpha1.MCPToolList{}
-	if err := h.reader.List(r.Context(), tools, client.InNamespace(s.Namespace),
-		client.MatchingLabels{mcpv1alpha1.ServerLabel: s.Name}, client.UnsafeDisableDeepCopy); err != nil {
-		h.unavailable(w, err)
-		return Response{}, false
-	}
-	ptrs := make([]*mcpv1alpha1.MCPTool, len(tools.Items))
-	for i := range tools.Items {
-		ptrs[i] = &tools.Items[i]
-	}
-	return NewResponse(servers[i].name, s, ptrs), true
+	return e, true
 }
 
-// named is a published server and its registry name.
-type named struct {
-	name   string
-	server *mcpv1alpha1.MCPServer
-}
-
-// catalog lists the published servers, sorted by name. Of servers sharing a name, the oldest
-// (then the first by namespace/name) is served and the others are left out.
-func (h *handler) catalog(ctx context.Context) ([]named, error) {
-	list := &mcpv1alpha1.MCPServerList{}
-	if err := h.reader.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("cannot list MCPServers: %w", err)
+// writeEntries writes a ServerList of precomputed entries.
+func writeEntries(w http.ResponseWriter, page []*entry, next string) {
+	size := 64 + len(next)
+	for _, e := range page {
+		size += len(e.json) + 1
 	}
-	var out []named
-	for i := range list.Items {
-		s := &list.Items[i]
-		if Published(s) {
-			out = append(out, named{name: Name(h.prefix, s), server: s})
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	buf.WriteString(`{"servers":[`)
+	for i, e := range page {
+		if i > 0 {
+			buf.WriteByte(',')
 		}
+		buf.Write(e.json)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.name != b.name {
-			return a.name < b.name
-		}
-		if !a.server.CreationTimestamp.Equal(&b.server.CreationTimestamp) {
-			return a.server.CreationTimestamp.Before(&b.server.CreationTimestamp)
-		}
-		return a.server.Namespace+"/"+a.server.Name < b.server.Namespace+"/"+b.server.Name
-	})
-	dedup := out[:0]
-	for _, s := range out {
-		if len(dedup) > 0 && dedup[len(dedup)-1].name == s.name {
-			continue
-		}
-		dedup = append(dedup, s)
-	}
-	return dedup, nil
-}
-
-func toolsKey(namespace, server string) string { return namespace + "/" + server }
-
-// allTools lists every MCPTool once, by namespace/server label.
-func (h *handler) allTools(ctx context.Context) (map[string][]*mcpv1alpha1.MCPTool, error) {
-	list := &mcpv1alpha1.MCPToolList{}
-	if err := h.reader.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("cannot list MCPTools: %w", err)
-	}
-	out := map[string][]*mcpv1alpha1.MCPTool{}
-	for i := range list.Items {
-		t := &list.Items[i]
-		if server := t.Labels[mcpv1alpha1.ServerLabel]; server != "" {
-			k := toolsKey(t.Namespace, server)
-			out[k] = append(out[k], t)
-		}
-	}
-	return out, nil
+	meta, _ := json.Marshal(apiv0.Metadata{NextCursor: next, Count: len(page)}) // a string and an int
+	buf.WriteString(`],"metadata":`)
+	buf.Write(meta)
+	buf.WriteString("}\n")
+	writeBody(w, http.StatusOK, buf.Bytes())
 }
 
 // unavailable answers 503 when the cache cannot be read (not synced yet, or the request ended).
@@ -493,16 +445,16 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 
 // writeJSON writes v as JSON, '<', '>' and '&' as they are (descriptions are text, not HTML).
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		code = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString(`{"error":"cannot encode the response"}` + "\n")
+	b, err := encode(v)
+	if err != nil {
+		code, b = http.StatusInternalServerError, []byte(`{"error":"cannot encode the response"}`)
 	}
+	writeBody(w, code, append(b, '\n'))
+}
+
+func writeBody(w http.ResponseWriter, code int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
 }

@@ -539,3 +539,60 @@ func TestUpdatedAt(t *testing.T) {
 		t.Errorf("updatedAt %v, want the tool's change at %v", got, t0.Add(2*time.Hour))
 	}
 }
+
+// With informers, entries are kept between requests and rebuilt when an event names their server
+// (its own or one of its tools'): without the event the kept entry is served.
+func TestEntriesFollowEvents(t *testing.T) {
+	a, b := server("tools", "a"), server("tools", "b")
+	ta := tool(a, "search")
+	c := newClient(t, a, b, ta)
+	informers := &fakeInformers{}
+	api := &api{t: t, metrics: &fakeMetrics{}, handler: registryapi.New(registryapi.Options{Reader: c, Informers: informers, NamePrefix: "com.example"})}
+	entry := func() registryapi.Response {
+		var e registryapi.Response
+		api.get("/v0.1/servers/com.example.tools%2Fa/versions/latest", &e)
+		return e
+	}
+	if e := entry(); e.Server.Title != "" || len(e.Meta.Registry.Tools) != 1 {
+		t.Fatalf("first answer: title %q, tools %v", e.Server.Title, e.Meta.Registry.Tools)
+	}
+	ctx := context.Background()
+	a.Spec.Registry.Title = "A"
+	if err := c.Update(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if e := entry(); e.Server.Title != "" {
+		t.Errorf("without an event: title %q, want the kept entry", e.Server.Title)
+	}
+	informers.updated(a)
+	if e := entry(); e.Server.Title != "A" {
+		t.Errorf("after the server's event: title %q, want A", e.Server.Title)
+	}
+	ta.Spec.Enabled = ptr.To(false)
+	if err := c.Update(ctx, ta); err != nil {
+		t.Fatal(err)
+	}
+	informers.updated(ta)
+	if e := entry(); len(e.Meta.Registry.Tools) != 0 {
+		t.Errorf("after the tool's event: tools %v, want none (disabled)", e.Meta.Registry.Tools)
+	}
+	b.Spec.Registry.Publish = ptr.To(false)
+	if err := c.Update(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	informers.updated(b)
+	if names, _ := api.list(""); !cmp.Equal(names, []string{"com.example.tools/a"}) {
+		t.Errorf("after b stopped publishing: %v", names)
+	}
+	a.Finalizers = nil
+	if err := c.Update(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	informers.updated(a)
+	if code, body := api.do(http.MethodGet, "/v0.1/servers/com.example.tools%2Fa/versions/latest"); code != http.StatusNotFound {
+		t.Errorf("after the delete: %d %s, want 404", code, body)
+	}
+}
