@@ -253,6 +253,7 @@ type manager struct {
 	args       []string
 	kubeconfig string
 	metrics    string // host:port of the secure metrics endpoint
+	registry   string // host:port of the MCP Registry API
 	probe      string
 	log        string
 	proc       *localcluster.Process
@@ -268,9 +269,14 @@ func newManager(kubeconfig string) (*manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	registry, err := localcluster.FreePort()
+	if err != nil {
+		return nil, err
+	}
 	return &manager{
 		kubeconfig: kubeconfig,
 		metrics:    fmt.Sprintf("127.0.0.1:%d", metrics),
+		registry:   fmt.Sprintf("127.0.0.1:%d", registry),
 		probe:      fmt.Sprintf("127.0.0.1:%d", probe),
 		log:        filepath.Join(suite.dir, "manager.log"),
 		args: []string{
@@ -280,6 +286,7 @@ func newManager(kubeconfig string) (*manager, error) {
 			"--endpoint-allow-cidrs=127.0.0.1/32",
 			fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe),
 			fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metrics),
+			fmt.Sprintf("--registry-bind-address=127.0.0.1:%d", registry),
 		},
 	}, nil
 }
