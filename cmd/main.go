@@ -97,6 +97,9 @@ type options struct {
 	registryAddr         string
 	registryAuth         string
 	registryNamePrefix   string
+	registryCertPath     string
+	registryCertName     string
+	registryCertKey      string
 	zap                  zap.Options
 }
 
@@ -157,6 +160,11 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.registryNamePrefix, "registry-name-prefix", defaultRegistryNamePrefix,
 		"The reverse-DNS prefix of the registry name of an MCPServer that sets no spec.registry.name: "+
 			"<prefix>.<namespace>/<name>. Use your organisation's, e.g. com.example.")
+	fs.StringVar(&o.registryCertPath, "registry-cert-path", "",
+		"The directory holding the MCP Registry API's certificate (e.g. a mounted cert-manager Secret): the registry then "+
+			"serves HTTPS and reloads the certificate when it changes. Empty: plain HTTP.")
+	fs.StringVar(&o.registryCertName, "registry-cert-name", "tls.crt", "The certificate file name in --registry-cert-path.")
+	fs.StringVar(&o.registryCertKey, "registry-cert-key", "tls.key", "The key file name in --registry-cert-path.")
 	o.zap = zap.Options{Development: false}
 	o.zap.BindFlags(fs)
 }

@@ -19,9 +19,11 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"regexp"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 
 	"github.com/toolregistry/mcp-registry-operator/internal/registryapi"
 )
@@ -67,7 +69,19 @@ func addRegistryAPI(mgr ctrl.Manager, opts options, shared sharedParts) error {
 		Reader: mgr.GetCache(), Informers: mgr.GetCache(), NamePrefix: opts.registryNamePrefix, Auth: auth,
 		Metrics: shared.registryMetrics, Log: log,
 	})
-	if err := mgr.Add(&registryapi.Server{Addr: opts.registryAddr, Handler: handler, Log: log}); err != nil {
+	server := &registryapi.Server{Addr: opts.registryAddr, Handler: handler, Log: log}
+	if opts.registryCertPath != "" {
+		// Loaded now, so that a bad certificate fails the start; reloaded when it is renewed.
+		certs, err := certwatcher.New(
+			filepath.Join(opts.registryCertPath, opts.registryCertName),
+			filepath.Join(opts.registryCertPath, opts.registryCertKey))
+		if err != nil {
+			return fmt.Errorf("cannot load the registry certificate from --registry-cert-path %s: %w", opts.registryCertPath, err)
+		}
+		server.Certs = certs
+		server.HTTP2 = opts.enableHTTP2
+	}
+	if err := mgr.Add(server); err != nil {
 		return fmt.Errorf("cannot add the MCP Registry API server: %w", err)
 	}
 	return nil

@@ -108,6 +108,10 @@ type defaults struct {
 	MetricsEnabled    bool
 	MetricsPort       int
 	MetricsSecure     bool
+	// The MCP Registry API: --registry-bind-address=:<port> (or 0: off) and --registry-name-prefix.
+	RegistryEnabled    bool
+	RegistryPort       int
+	RegistryNamePrefix string
 }
 
 // generate returns the chart's files by path relative to the chart directory.
@@ -157,12 +161,15 @@ func generate(kustomize, configDir string) (map[string][]byte, error) {
 		"Role/leader-election-role":                   ".Values.leaderElection.enabled",
 		"RoleBinding/leader-election-rolebinding":     ".Values.leaderElection.enabled",
 		"Service/controller-manager-metrics-service":  ".Values.metrics.enabled",
+		"Service/controller-manager-registry-service": ".Values.registry.enabled",
 	}
 	special := map[string]func(object, *placeholders, *defaults) error{
 		"Deployment/controller-manager": templateDeployment,
 		"ClusterRole/manager-role":      templateManagerRole,
 		// After the Deployment (sorted first below), whose flags it checks its port against.
 		"Service/controller-manager-metrics-service": templateMetricsService,
+		// After the Deployment too, for --registry-bind-address.
+		"Service/controller-manager-registry-service": templateRegistryService,
 	}
 	seen := map[string]bool{}
 	var templated []object
@@ -326,6 +333,8 @@ func templateDeployment(o object, p *placeholders, d *defaults) error {
 	})
 
 	var fixed []string
+	// registryAt is where the registry's flags go among the fixed ones: where config/ has them.
+	registryAt := -1
 	d.MetricsSecure = true
 	args, _ := c["args"].([]any)
 	for _, a := range args {
@@ -339,26 +348,31 @@ func templateDeployment(o object, p *placeholders, d *defaults) error {
 			}
 			d.LeaderElection = on
 		case "metrics-bind-address":
-			if value == "0" {
-				break
+			var err error
+			if d.MetricsPort, d.MetricsEnabled, err = portFlag(arg, value); err != nil {
+				return err
 			}
-			host, port, err := net.SplitHostPort(value)
-			if err != nil || host != "" {
-				return fmt.Errorf("%s: want :<port> or 0", arg)
-			}
-			if d.MetricsPort, err = strconv.Atoi(port); err != nil {
-				return fmt.Errorf("%s: %w", arg, err)
-			}
-			d.MetricsEnabled = true
 		case "metrics-secure":
 			on, err := boolFlag(value, hasValue)
 			if err != nil {
 				return fmt.Errorf("%s: %w", arg, err)
 			}
 			d.MetricsSecure = on
+		case "registry-bind-address":
+			var err error
+			if d.RegistryPort, d.RegistryEnabled, err = portFlag(arg, value); err != nil {
+				return err
+			}
+			registryAt = len(fixed)
+		case "registry-name-prefix":
+			if value == "" || strings.Contains(value, "{{") {
+				return fmt.Errorf("%s: want a prefix", arg)
+			}
+			d.RegistryNamePrefix = value
 		case "consumer-resources", "endpoint-deny-cidrs", "endpoint-allow-cidrs", "max-requests-per-host",
 			"max-tools-per-server", "max-concurrent-syncs", "max-concurrent-tool-reconciles",
-			"leader-elect-lease-duration", "leader-elect-renew-deadline", "leader-elect-retry-period":
+			"leader-elect-lease-duration", "leader-elect-renew-deadline", "leader-elect-retry-period",
+			"registry-auth", "registry-cert-path", "registry-cert-name", "registry-cert-key", "max-live-streams":
 			return fmt.Errorf("config/ sets %s, which the chart takes from its values: teach hack/chart its default", arg)
 		default:
 			if strings.Contains(arg, "{{") {
@@ -366,6 +380,15 @@ func templateDeployment(o object, p *placeholders, d *defaults) error {
 			}
 			fixed = append(fixed, arg)
 		}
+	}
+	if !d.RegistryEnabled || d.RegistryNamePrefix == "" {
+		return errors.New("config/ sets no --registry-bind-address=:<port> and --registry-name-prefix: the chart's registry values need their defaults")
+	}
+	if err := templateRegistryPort(c, p, d); err != nil {
+		return err
+	}
+	if err := templateRegistryCert(pod, c, p); err != nil {
+		return err
 	}
 	resourcesFlag, err := consumers.ParseResources(consumers.DefaultResources)
 	if err != nil {
@@ -397,8 +420,14 @@ func templateDeployment(o object, p *placeholders, d *defaults) error {
 			line("{{- end }}")
 		}
 		line("{{- end }}")
-		for _, arg := range fixed {
+		for i, arg := range fixed {
+			if i == registryAt {
+				registryArgs(line)
+			}
 			line("- " + yamlScalar(arg))
+		}
+		if registryAt == len(fixed) {
+			registryArgs(line)
 		}
 		line(`- --consumer-resources={{ join "," .Values.consumerResources }}`)
 		// null keeps the manager's default deny list; a list (even an empty one) replaces it.
@@ -423,6 +452,88 @@ func templateDeployment(o object, p *placeholders, d *defaults) error {
 		line("{{- end }}")
 		return b.String()
 	})
+	return nil
+}
+
+// portFlag reads a bind-address flag's value: :<port>, or 0 for off.
+func portFlag(arg, value string) (int, bool, error) {
+	if value == "0" {
+		return 0, false, nil
+	}
+	host, port, err := net.SplitHostPort(value)
+	if err != nil || host != "" {
+		return 0, false, fmt.Errorf("%s: want :<port> or 0", arg)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return 0, false, fmt.Errorf("%s: %w", arg, err)
+	}
+	return n, true, nil
+}
+
+// registryArgs are the flags of the registry values.
+func registryArgs(line func(string)) {
+	line("{{- if .Values.registry.enabled }}")
+	line("- --registry-bind-address=:{{ int .Values.registry.port }}")
+	line(`{{- if ne .Values.registry.auth "None" }}`)
+	line("- --registry-auth={{ .Values.registry.auth }}")
+	line("{{- end }}")
+	line("{{- with .Values.registry.tls.secretName }}")
+	line("- --registry-cert-path=" + registryCertDir)
+	line("{{- end }}")
+	line("{{- end }}")
+	line("- --registry-name-prefix={{ .Values.registry.namePrefix }}")
+	// 0 turns live sync off: only null keeps the manager's default.
+	line(`{{- if not (kindIs "invalid" .Values.maxLiveStreams) }}`)
+	line("- --max-live-streams={{ int .Values.maxLiveStreams }}")
+	line("{{- end }}")
+}
+
+// templateRegistryPort makes the manager's one container port (the registry's, from config/)
+// follow registry.enabled and registry.port.
+func templateRegistryPort(c map[string]any, p *placeholders, d *defaults) error {
+	ports, _ := c["ports"].([]any)
+	if len(ports) != 1 {
+		return fmt.Errorf("%d container ports, want the registry's alone", len(ports))
+	}
+	port := ports[0].(map[string]any)
+	if port["containerPort"] != float64(d.RegistryPort) || port["name"] != "http-registry" || port["protocol"] != "TCP" || len(port) != 3 {
+		return fmt.Errorf("container port %v is not what --registry-bind-address=:%d binds", port, d.RegistryPort)
+	}
+	c["ports"] = p.block(func(lead, key string, col int) string {
+		pad := strings.Repeat(" ", len(lead))
+		return pad + "{{- if .Values.registry.enabled }}\n" + lead + key + ":\n" +
+			strings.Repeat(" ", col) + "- containerPort: {{ int .Values.registry.port }}\n" +
+			strings.Repeat(" ", col) + "  name: http-registry\n" +
+			strings.Repeat(" ", col) + "  protocol: TCP\n" + pad + "{{- end }}"
+	})
+	return nil
+}
+
+// registryCertDir is where registry.tls.secretName is mounted (--registry-cert-path).
+const registryCertDir = "/tmp/k8s-registry-server/serving-certs"
+
+// templateRegistryCert mounts registry.tls.secretName, when set, for --registry-cert-path; config/
+// has no volumes.
+func templateRegistryCert(pod, c map[string]any, p *placeholders) error {
+	for _, v := range []any{pod["volumes"], c["volumeMounts"]} {
+		if list, ok := v.([]any); !ok || len(list) != 0 {
+			return fmt.Errorf("volumes %v: want none in config/, the chart adds the registry certificate's", v)
+		}
+	}
+	withSecret := func(body func(col string) string) func(lead, key string, col int) string {
+		return func(lead, key string, col int) string {
+			pad := strings.Repeat(" ", len(lead))
+			return pad + "{{- with .Values.registry.tls.secretName }}\n" + lead + key + ":\n" + body(strings.Repeat(" ", col)) +
+				pad + "{{- else }}\n" + pad + key + ": []\n" + pad + "{{- end }}"
+		}
+	}
+	pod["volumes"] = p.block(withSecret(func(col string) string {
+		return col + "- name: registry-cert\n" + col + "  secret:\n" + col + "    secretName: {{ . }}\n"
+	}))
+	c["volumeMounts"] = p.block(withSecret(func(col string) string {
+		return col + "- mountPath: " + registryCertDir + "\n" + col + "  name: registry-cert\n" + col + "  readOnly: true\n"
+	}))
 	return nil
 }
 
@@ -519,6 +630,22 @@ func templateMetricsService(o object, p *placeholders, d *defaults) error {
 	port["name"] = p.value(`{{ ternary "https" "http" .Values.metrics.secure }}`)
 	port["port"] = p.value("{{ int .Values.metrics.port }}")
 	port["targetPort"] = p.value("{{ int .Values.metrics.port }}")
+	return nil
+}
+
+// templateRegistryService makes the registry Service's port follow registry.port, after checking
+// that it serves the port the Deployment's flag binds.
+func templateRegistryService(o object, p *placeholders, d *defaults) error {
+	ports, _ := o["spec"].(map[string]any)["ports"].([]any)
+	if len(ports) != 1 {
+		return fmt.Errorf("%d ports, want the registry port alone", len(ports))
+	}
+	port := ports[0].(map[string]any)
+	if port["port"] != float64(d.RegistryPort) || port["targetPort"] != float64(d.RegistryPort) || port["name"] != "http-registry" {
+		return fmt.Errorf("port %v does not serve what --registry-bind-address=:%d says", port, d.RegistryPort)
+	}
+	port["port"] = p.value("{{ int .Values.registry.port }}")
+	port["targetPort"] = p.value("{{ int .Values.registry.port }}")
 	return nil
 }
 

@@ -18,6 +18,7 @@ package registryapi
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 )
 
 // Server serves the API on its own listener for the life of one manager. It is a
@@ -37,6 +39,11 @@ type Server struct {
 	Addr    string
 	Handler http.Handler
 	Log     logr.Logger
+	// Certs, when set (--registry-cert-path), make the server serve HTTPS with the watched
+	// certificate, reloaded when its files change.
+	Certs *certwatcher.CertWatcher
+	// HTTP2 offers HTTP/2 over TLS (--enable-http2); off, HTTP/1.1 only, as the metrics server.
+	HTTP2 bool
 }
 
 // NeedLeaderElection is false: the registry is read from the cache, which every replica keeps.
@@ -57,7 +64,23 @@ func (s *Server) Start(ctx context.Context) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	s.Log.Info("Serving the MCP Registry API", "url", "http://"+listener.Addr().String()+serversPath)
+	scheme := "http"
+	if s.Certs != nil {
+		ctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go func() {
+			if err := s.Certs.Start(ctx); err != nil {
+				s.Log.Error(err, "Registry certificate watcher stopped")
+			}
+		}()
+		config := &tls.Config{GetCertificate: s.Certs.GetCertificate, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+		if s.HTTP2 {
+			config.NextProtos = []string{"h2", "http/1.1"}
+		}
+		server.TLSConfig = config
+		listener, scheme = tls.NewListener(listener, config), "https"
+	}
+	s.Log.Info("Serving the MCP Registry API", "url", scheme+"://"+listener.Addr().String()+serversPath)
 	done := make(chan error, 1)
 	go func() { done <- server.Serve(listener) }()
 	select {

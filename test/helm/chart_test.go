@@ -231,8 +231,11 @@ func TestValues(t *testing.T) {
 		"--leader-elect-renew-deadline=20s",
 		"--leader-elect-retry-period=4s",
 		"--health-probe-bind-address=:8081",
-		"--registry-bind-address=:8082",
-		"--registry-name-prefix=local.cluster",
+		"--registry-bind-address=:9082",
+		"--registry-auth=Kubernetes",
+		"--registry-cert-path=/tmp/k8s-registry-server/serving-certs",
+		"--registry-name-prefix=com.example",
+		"--max-live-streams=500",
 		"--consumer-resources=deployments.apps,configmaps,agents.example.com,agentpools.example.com",
 		"--endpoint-deny-cidrs=10.0.0.0/8,169.254.0.0/16,fd00:ec2::254/128",
 		"--endpoint-allow-cidrs=10.1.0.0/16",
@@ -252,6 +255,25 @@ func TestValues(t *testing.T) {
 	ports, _, _ := unstructured.NestedSlice(svc.Object, "spec", "ports")
 	if diff := cmp.Diff([]any{map[string]any{"name": "http", "port": int64(9443), "protocol": "TCP", "targetPort": int64(9443)}}, ports); diff != "" {
 		t.Errorf("metrics Service ports (-want +got):\n%s", diff)
+	}
+	registrySvc := find(objects, "Service", "mcp-registry-operator-controller-manager-registry-service")
+	if registrySvc == nil {
+		t.Fatal("no registry Service")
+	}
+	ports, _, _ = unstructured.NestedSlice(registrySvc.Object, "spec", "ports")
+	if diff := cmp.Diff([]any{map[string]any{"name": "http-registry", "port": int64(9082), "protocol": "TCP", "targetPort": int64(9082)}}, ports); diff != "" {
+		t.Errorf("registry Service ports (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]any{map[string]any{"containerPort": int64(9082), "name": "http-registry", "protocol": "TCP"}}, c["ports"]); diff != "" {
+		t.Errorf("container ports (-want +got):\n%s", diff)
+	}
+	// registry.tls.secretName is mounted where --registry-cert-path reads it.
+	if diff := cmp.Diff([]any{map[string]any{"mountPath": "/tmp/k8s-registry-server/serving-certs", "name": "registry-cert", "readOnly": true}}, c["volumeMounts"]); diff != "" {
+		t.Errorf("volumeMounts (-want +got):\n%s", diff)
+	}
+	volumes, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "volumes")
+	if diff := cmp.Diff([]any{map[string]any{"name": "registry-cert", "secret": map[string]any{"secretName": "registry-tls"}}}, volumes); diff != "" {
+		t.Errorf("volumes (-want +got):\n%s", diff)
 	}
 	// Plain-HTTP metrics are not checked with TokenReview and SubjectAccessReview: no grant for it.
 	for _, name := range []string{"mcp-registry-operator-metrics-auth-role", "mcp-registry-operator-metrics-reader"} {
@@ -285,6 +307,21 @@ func TestToggles(t *testing.T) {
 			gone:   []string{"Role/mcp-registry-operator-leader-election-role", "RoleBinding/mcp-registry-operator-leader-election-rolebinding"},
 			args: []string{"--metrics-bind-address=:8443", "--health-probe-bind-address=:8081",
 				"--registry-bind-address=:8082", "--registry-name-prefix=local.cluster",
+				"--consumer-resources=deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,cronjobs.batch"},
+		},
+		{
+			name:   "registry off",
+			values: map[string]any{"registry": map[string]any{"enabled": false}},
+			gone:   []string{"Service/mcp-registry-operator-controller-manager-registry-service"},
+			args: []string{"--metrics-bind-address=:8443", "--leader-elect", "--health-probe-bind-address=:8081",
+				"--registry-name-prefix=local.cluster",
+				"--consumer-resources=deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,cronjobs.batch"},
+		},
+		{
+			name:   "live sync off",
+			values: map[string]any{"maxLiveStreams": 0},
+			args: []string{"--metrics-bind-address=:8443", "--leader-elect", "--health-probe-bind-address=:8081",
+				"--registry-bind-address=:8082", "--registry-name-prefix=local.cluster", "--max-live-streams=0",
 				"--consumer-resources=deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,cronjobs.batch"},
 		},
 		{
@@ -436,6 +473,9 @@ func TestInvalidValues(t *testing.T) {
 		{"max requests per host 0", map[string]any{"maxRequestsPerHost": 0}, "maxRequestsPerHost"},
 		{"a CIDR that is a name", map[string]any{"endpointAllowCIDRs": []any{"localhost"}}, "endpointAllowCIDRs"},
 		{"a misspelt value", map[string]any{"replica": 2}, "replica"},
+		{"a registry auth mode the manager lacks", map[string]any{"registry": map[string]any{"auth": "Basic"}}, "auth"},
+		{"a registry name prefix with a slash", map[string]any{"registry": map[string]any{"namePrefix": "com.example/tools"}}, "namePrefix"},
+		{"negative live streams", map[string]any{"maxLiveStreams": -1}, "maxLiveStreams"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := renderErr(t, tc.values)

@@ -249,7 +249,10 @@ func custom() map[string]any {
 		"endpointDenyCIDRs":  []any{"10.0.0.0/8", "169.254.0.0/16", "fd00:ec2::254/128"},
 		"endpointAllowCIDRs": []any{"10.1.0.0/16"},
 		"maxRequestsPerHost": 8, "maxToolsPerServer": 2000, "maxConcurrentSyncs": 8, "maxConcurrentToolReconciles": 32,
-		"extraArgs": []any{"--zap-log-level=debug"},
+		"registry": map[string]any{"enabled": true, "port": 9082, "auth": "Kubernetes", "namePrefix": "com.example",
+			"tls": map[string]any{"secretName": "registry-tls"}},
+		"maxLiveStreams": 500,
+		"extraArgs":      []any{"--zap-log-level=debug"},
 	}
 }
 
