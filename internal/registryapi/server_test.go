@@ -21,7 +21,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -72,7 +71,9 @@ func TestServerTLS(t *testing.T) {
 	handler := registryapi.New(registryapi.Options{Reader: newClient(t, server("tools", "github")), NamePrefix: "com.example"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- (&registryapi.Server{Addr: addr, Handler: handler, Log: logr.Discard(), Certs: certs}).Start(ctx) }()
+	go func() {
+		done <- (&registryapi.Server{Addr: addr, Handler: handler, Log: logr.Discard(), Certs: certs}).Start(ctx)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -103,13 +104,11 @@ func TestServerTLS(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.TLS == nil || resp.Proto != "HTTP/1.1" {
 		t.Errorf("HTTPS: %d %s over %s, TLS %v", resp.StatusCode, body, resp.Proto, resp.TLS != nil)
 	}
-	plain, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addr + "/v0.1/servers")
-	if err == nil {
+	// Plain HTTP is refused (Go's TLS server answers 400 to an HTTP request).
+	if plain, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addr + "/v0.1/servers"); err == nil {
 		_ = plain.Body.Close()
 		if plain.StatusCode == http.StatusOK {
 			t.Errorf("plain HTTP answered %d", plain.StatusCode)
 		}
-	} else if !errors.Is(err, io.EOF) {
-		t.Logf("plain HTTP refused: %v", err)
 	}
 }
