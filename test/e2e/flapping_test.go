@@ -76,13 +76,19 @@ func TestFlappingEndpoint(t *testing.T) {
 	serverWrites := writes.count(t, "mcpservers", watch.Modified)
 	// How often the server's Ready condition changed (status, reason or message): each change is
 	// one status write per MCPTool, since a tool's Ready carries its server's.
-	readyChanges, failures, lastError := 0, 0, ""
-	prev := readyAtStart
+	readyChanges, flips, failures, lastError := 0, 0, 0, ""
+	prev, prevStatus := readyAtStart, strings.SplitN(readyAtStart, "|", 2)[0]
+	var sequence []string
 	for _, obj := range writes.objects("mcpservers") {
 		s, r, m := readyOf(obj)
 		if cur := s + "|" + r + "|" + m; cur != prev {
 			readyChanges++
 			prev = cur
+			sequence = append(sequence, s+"/"+r)
+		}
+		if s != prevStatus {
+			flips++
+			prevStatus = s
 		}
 		if r == "SyncFailed" {
 			failures++
@@ -91,8 +97,9 @@ func TestFlappingEndpoint(t *testing.T) {
 	}
 	t.Logf("DRILL flapping endpoint: %s flapping (up %s, down %s; %d connections cut); syncInterval %s",
 		flapped.Round(time.Millisecond), *flapHalf, *flapHalf, proxy.cuts(), flapSyncInterval)
-	t.Logf("DRILL flapping endpoint: MCPServer written %d times (Ready changed %d times, %d writes showing SyncFailed; last error %q); MCPTools: %d created, %d modified, %d deleted (%d tools)",
-		serverWrites, readyChanges, failures, lastError, toolWrites[watch.Added], toolWrites[watch.Modified], toolWrites[watch.Deleted], flapTools)
+	t.Logf("DRILL flapping endpoint: MCPServer written %d times (Ready changed %d times, its status flipped %d times: %s; %d writes showing SyncFailed; last error %q); MCPTools: %d created, %d modified, %d deleted (%d tools)",
+		serverWrites, readyChanges, flips, strings.Join(sequence, " → "), failures, lastError,
+		toolWrites[watch.Added], toolWrites[watch.Modified], toolWrites[watch.Deleted], flapTools)
 	for _, res := range []struct{ resource, sub string }{{"mcpservers", "status"}, {"mcpservers", ""}, {"mcptools", "status"}, {"mcptools", ""}} {
 		b, a := before.writes(res.resource, res.sub), after.writes(res.resource, res.sub)
 		var parts []string

@@ -31,31 +31,41 @@ import (
 	"github.com/toolregistry/mcp-registry-operator/test/localcluster"
 )
 
-// drillCases are the outages a drill causes. The manager runs with the shipped leader-election
-// timings (lease 15 s, renew deadline 10 s, retry period 2 s): it loses its lease between 10 and
-// 12 s after its last renewal. An outage that, restart included, stays under 10 s keeps the same
-// manager leading throughout; one over 12 s makes it step down (stop every controller: it cannot
-// know whether another replica took over) and stand for election again in the same process, with
-// the same identity, so that it takes its own lease back as soon as the API server answers.
+// drillCases are the outages a drill causes. The managers run with the shipped leader-election
+// timings (lease 15 s, renew deadline 10 s, retry period 2 s): the leader's renewals start failing
+// up to a retry period after the outage begins, and it steps down once they have failed for the
+// renew deadline. An outage that, restart included, stays under 10 s keeps the same manager
+// leading throughout; one over 12 s makes it step down (stop every controller: it cannot know
+// whether another replica took over) and stand for election again in the same process, with the
+// same identity, so that it takes its own lease back as soon as the API server answers.
+// The cases with managers 2 run a standby beside the leader (started before the first of them).
 var drillCases = []struct {
 	component string
 	stop      time.Duration
 	stepsDown bool
+	managers  int
 }{
-	{component: localcluster.APIServer, stop: 2 * time.Second},
-	{component: localcluster.Etcd, stop: 2 * time.Second},
-	{component: localcluster.APIServer, stop: 12 * time.Second, stepsDown: true},
+	{component: localcluster.APIServer, stop: 2 * time.Second, managers: 1},
+	{component: localcluster.Etcd, stop: 2 * time.Second, managers: 1},
+	{component: localcluster.APIServer, stop: 5 * time.Second, managers: 1},
+	{component: localcluster.Etcd, stop: 8 * time.Second, managers: 1},
+	{component: localcluster.APIServer, stop: 12 * time.Second, stepsDown: true, managers: 1},
+	{component: localcluster.APIServer, stop: 5 * time.Second, managers: 2},
+	{component: localcluster.Etcd, stop: 8 * time.Second, managers: 2},
 }
 
 // drillTools is the size of the cascade a drill interrupts.
 const drillTools = 500
 
 // 9. Reliability drill: kube-apiserver or etcd is killed and started again (same flags, port,
-// certificates and data) during a blocked delete and in the middle of a 500-tool cascade. Both
-// deletes complete, nothing is orphaned, no user object is touched, and the same manager process
-// leads throughout or, after an outage longer than its renew deadline, steps down and leads again. The timings are logged (docs/reliability.md has them), never asserted.
+// certificates and data) during a blocked delete and in the middle of a 500-tool cascade, with one
+// manager and then with a leader and a standby. Both deletes complete, nothing is orphaned, no
+// user object is touched, every manager process survives, and the leader leads throughout or,
+// after an outage longer than its renew deadline, steps down and leads again; the informers'
+// relists after each outage are at most two per informer (no relist storm). The timings are
+// logged (docs/reliability.md has them), never asserted.
 func TestControlPlaneOutage(t *testing.T) {
-	m := drillManager(t)
+	ms := drillManagers(t, 1)
 	u := newUser(t, "e2e-outage")
 	u.apply(secretManifest("test-server-token", "token", testServerToken))
 	userSecretVersion := u.jsonpath("secret/test-server-token", "{.metadata.resourceVersion}")
@@ -66,8 +76,11 @@ func TestControlPlaneOutage(t *testing.T) {
 	cascade(t, u, big, "big-idle", nil)
 
 	for i, dc := range drillCases {
+		if len(ms) < dc.managers {
+			ms = append(ms, startDrillManager(t, len(ms)))
+		}
 		short := fmt.Sprintf("%s-%d", strings.TrimPrefix(dc.component, "kube-"), i)
-		o := drillOutage{t: t, m: m, component: dc.component, stop: dc.stop, stepsDown: dc.stepsDown}
+		o := drillOutage{t: t, ms: ms, component: dc.component, stop: dc.stop, stepsDown: dc.stepsDown}
 
 		blockedDelete(t, u, "held-"+short, "agent-"+short, &o)
 		cascade(t, u, big, "big-"+short, &o)
@@ -75,11 +88,13 @@ func TestControlPlaneOutage(t *testing.T) {
 	if rv := u.jsonpath("secret/test-server-token", "{.metadata.resourceVersion}"); rv != userSecretVersion {
 		t.Fatalf("the user's Secret was changed (resourceVersion %s, was %s)", rv, userSecretVersion)
 	}
-	log, err := os.ReadFile(m.log)
-	if err != nil {
-		t.Fatal(err)
+	for i, m := range ms {
+		log, err := os.ReadFile(m.log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("DRILL: manager %d logged %d reconciler errors over the drill (%d runs)", i, strings.Count(string(log), "Reconciler error"), m.runs)
 	}
-	t.Logf("DRILL: over %d manager runs, the manager logged %d reconciler errors", m.runs, strings.Count(string(log), "Reconciler error"))
 }
 
 // blockedDelete deletes a server in use, causes the outage o (none when nil) while the delete is
@@ -105,6 +120,9 @@ func blockedDelete(t *testing.T, u *user, held, agent string, o *drillOutage) {
 	t.Logf("DRILL %s: blocked delete (%d MCPTools) completed %s after its consumer went (%s after the control plane was back, or the delete was blocked)",
 		o, testServerTools, time.Since(start).Round(time.Millisecond), time.Since(back).Round(time.Millisecond))
 	expectNothingLeft(t, u, held)
+	if o != nil {
+		o.countRelists()
+	}
 }
 
 // cascade deletes a server with drillTools MCPTools, causes the outage o (none when nil) once a
@@ -140,15 +158,20 @@ func cascade(t *testing.T, u *user, url, name string, o *drillOutage) {
 	if _, err := u.try("", "get", "secret", name+"-issued"); err == nil {
 		t.Fatalf("the Secret %s owned is left", name)
 	}
+	if o != nil {
+		o.countRelists()
+	}
 }
 
 // drillOutage is one outage of a drill case.
 type drillOutage struct {
 	t         *testing.T
-	m         *manager
+	ms        []*manager // the first leads
 	component string
 	stop      time.Duration
 	stepsDown bool
+	// before is kube-apiserver's metrics just before the stop.
+	before apiMetrics
 }
 
 // String names the outage in the drill's log lines.
@@ -156,16 +179,22 @@ func (o *drillOutage) String() string {
 	if o == nil {
 		return "no outage"
 	}
-	return fmt.Sprintf("%s stopped for %s", o.component, o.stop)
+	return fmt.Sprintf("%s stopped for %s, %d manager(s)", o.component, o.stop, len(o.ms))
 }
 
 // run stops the component, keeps it stopped, starts it again and waits until the API server is
-// ready, and returns when it was. A manager that must lead throughout is checked to have; one that
-// steps down is checked to have said why, and is started again.
+// ready, and returns when it was. Every manager is checked to have survived in the same process;
+// a leader that must step down is checked to have said why, and to stand again.
 func (o *drillOutage) run() time.Time {
 	t := o.t
 	t.Helper()
-	runs, pid := o.m.runs, o.m.proc.Pid()
+	leader := o.ms[0]
+	runs := make([]int, len(o.ms))
+	acquired := make([]int, len(o.ms))
+	for i, m := range o.ms {
+		runs[i], acquired[i] = m.runs, m.acquisitions()
+	}
+	o.before = scrapeAPIServer(t)
 	stopped, err := suite.cluster.StopComponent(o.component)
 	if err != nil {
 		t.Fatal(err)
@@ -178,62 +207,59 @@ func (o *drillOutage) run() time.Time {
 	}
 	t.Logf("DRILL %s: stopped for %s; ready %s after its restart (%s unavailable in all)",
 		o.component, o.stop, back.Sub(restarted).Round(time.Millisecond), back.Sub(stopped.At).Round(time.Millisecond))
-	if !o.stepsDown {
-		if o.m.proc.Exited() || o.m.runs != runs {
-			t.Fatalf("the manager (pid %d) did not survive the outage; see %s", pid, o.m.log)
+	if o.stepsDown {
+		// It stopped leading (its renew deadline passed), stopped every controller, and stands
+		// again in the same process with the same identity: it takes its own lease back as soon
+		// as it can.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			log, _ := os.ReadFile(leader.log)
+			if strings.Contains(string(log), "Standing for election again with the same identity") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the manager did not step down during an outage longer than its renew deadline; see %s", leader.log)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		return back
+		t.Logf("DRILL %s: the manager stepped down during the outage and stood again in the same process (pid %d)", o.component, leader.proc.Pid())
 	}
-	// It stopped leading (its renew deadline passed), stopped every controller, and stands again in
-	// the same process with the same identity: it takes its own lease back as soon as it can.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		log, _ := os.ReadFile(o.m.log)
-		if strings.Contains(string(log), "Standing for election again with the same identity") {
-			break
+	for i, m := range o.ms {
+		if m.proc.Exited() || m.runs != runs[i] {
+			t.Fatalf("manager %d (pid %d) did not survive the outage; see %s", i, m.proc.Pid(), m.log)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the manager did not step down during an outage longer than its renew deadline; see %s", o.m.log)
+		if m.acquisitions() != acquired[i] {
+			t.Logf("DRILL %s: manager %d acquired the lease again after the outage", o.component, i)
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	if o.m.proc.Exited() || o.m.runs != runs {
-		t.Fatalf("the manager (pid %d) exited instead of standing for election again; see %s", pid, o.m.log)
-	}
-	t.Logf("DRILL %s: the manager stepped down during the outage and stood again in the same process (pid %d)", o.component, pid)
 	return back
 }
 
-// drillManager replaces the suite's manager, for the test, with one running the shipped
-// leader-election timings, and puts the suite's back afterwards.
-func drillManager(t *testing.T) *manager {
+// countRelists logs, per resource, how many initial lists kube-apiserver served since the outage
+// began (a restarted kube-apiserver counts from zero; etcd's restart leaves its counters), and
+// fails when a resource was listed more than twice per informer watching it: one relist per
+// informer is what a watch that cannot resume costs (a restarted kube-apiserver's watch cache
+// starts anew, so every watch ends with 410 Gone); a second covers a watch that breaks again while
+// the API server settles; more is a relist loop. The informers are the cluster-wide watches open
+// on the resource, the more of the counts before the stop and now (a watch being re-opened at
+// either moment is missing from that count).
+func (o *drillOutage) countRelists() {
+	t := o.t
 	t.Helper()
-	if err := suite.manager.stop(); err != nil {
-		t.Fatal(err)
-	}
-	m, err := newManager(suite.manager.kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.log = filepath.Join(suite.dir, "manager-drill.log")
-	var args []string
-	for _, a := range m.args {
-		if !strings.HasPrefix(a, "--leader-elect-") || strings.HasPrefix(a, "--leader-elect-namespace") {
-			args = append(args, a)
+	after := scrapeAPIServer(t)
+	var parts []string
+	for _, r := range relistResources {
+		n := after.relists(r)
+		if o.component == localcluster.Etcd {
+			n -= o.before.relists(r)
+		}
+		informers := max(o.before.informers(r), after.informers(r))
+		parts = append(parts, fmt.Sprintf("%s %.0f (%.0f informers)", r, n, informers))
+		if n > 2*max(informers, 1) {
+			t.Errorf("%s: %s listed %.0f times after the outage, for %.0f informers watching it: a relist storm", o, r, n, informers)
 		}
 	}
-	m.args = args
-	if err := m.start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("drill manager: bin/manager %s (pid %d)", strings.Join(m.args, " "), m.proc.Pid())
-	t.Cleanup(func() {
-		_ = m.stop()
-		if err := suite.manager.start(); err != nil {
-			t.Errorf("cannot restart the suite's manager: %v", err)
-		}
-	})
-	return m
+	t.Logf("DRILL %s: relists (LIST and streaming lists, cluster scope) since the outage: %s", o, strings.Join(parts, ", "))
 }
 
 // startDrillServer runs a test MCP server offering n tools, for the drill's cascades.
@@ -246,7 +272,7 @@ func startDrillServer(t *testing.T, n int) string {
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	p, err := localcluster.StartProcess(filepath.Join(suite.root, "bin", "mcp-test-server"),
 		[]string{"--addr=" + addr, fmt.Sprintf("--tools=%d", n), "--page-size=100"}, nil,
-		filepath.Join(suite.dir, "mcp-test-server-drill.log"))
+		filepath.Join(suite.dir, fmt.Sprintf("mcp-test-server-drill-%d.log", n)))
 	if err != nil {
 		t.Fatal(err)
 	}
