@@ -125,7 +125,11 @@ func BenchmarkIdleLiveStreams(b *testing.B) {
 		if err != nil || code != 200 {
 			b.Fatalf("metrics: %d %v", code, err)
 		}
-		s.heapBytes, s.goroutines = metricSample(b, body, "go_memstats_heap_inuse_bytes"), metricSample(b, body, "go_goroutines")
+		m := parseMetrics(body)
+		if len(m["go_memstats_heap_inuse_bytes"]) == 0 || len(m["go_goroutines"]) == 0 {
+			b.Fatal("the manager's metrics have no go_memstats_heap_inuse_bytes or go_goroutines")
+		}
+		s.heapBytes, s.goroutines = m.sum("go_memstats_heap_inuse_bytes", nil), m.sum("go_goroutines", nil)
 		return s
 	}
 
@@ -188,21 +192,6 @@ func cpuSeconds(b *testing.B, pid int) float64 {
 		b.Fatalf("cannot read %s", stat)
 	}
 	return (utime + stime) / 100
-}
-
-// metricSample is the value of an unlabelled sample in a Prometheus text exposition.
-func metricSample(b *testing.B, body, name string) float64 {
-	for _, line := range strings.Split(body, "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return f
-		}
-	}
-	b.Fatalf("no %s in the metrics", name)
-	return 0
 }
 
 func envOr(name, def string) string {
