@@ -86,8 +86,9 @@ oidc-provider: ## Install the pinned oidc-provider (hack/oidc-provider) into bin
 	fi
 
 .PHONY: bench
-bench: setup-envtest ## Measure on envtest: deletion (unblock latency p50/p99 over 50 deletes, a 1,000-tool cascade against a raw DeleteCollection) and live sync (change-to-MCPTool latency p50/p99 over 50 changes, live against polling).
+bench: setup-envtest ## Measure on envtest: deletion (unblock latency p50/p99 over 50 deletes, a 1,000-tool cascade against a raw DeleteCollection) and live sync (change-to-MCPTool latency p50/p99 over 50 changes, live against polling); the registry API (list latency p50/p99 and allocations, 1,000 servers x 20 tools, against a static file).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./internal/controller/ -run '^$$' -bench 'BenchmarkDeletion|BenchmarkLiveSync' -benchtime=1x
+	go test ./internal/registryapi/ -run '^$$' -bench BenchmarkRegistryList -benchtime=1x
 
 ##@ Build
 
