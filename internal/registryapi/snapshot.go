@@ -105,7 +105,9 @@ func (x *index) watch(ctx context.Context, informers Informers) error {
 				obj = t.Obj
 			}
 			if o, ok := obj.(client.Object); ok {
-				x.markDirty(w.key(o))
+				if key := w.key(o); !strings.HasSuffix(key, "/") { // a tool without the server label is no one's
+					x.markDirty(key)
+				}
 			}
 		}
 		if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
