@@ -19,6 +19,8 @@ package controller
 import (
 	"context"
 	"errors"
+	"maps"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -378,4 +380,73 @@ func deleteFixture(t *testing.T, objects, liveOnly []client.Object, onLiveList f
 		}}).
 		Build()
 	return c, live
+}
+
+// TestForceDeleteWarnsOnce runs a forced delete of a server in use whose first pass fails after
+// the warning (its status write is refused, as by a conflict or an API server going away), then
+// a second pass: the Warning Events go out once, on the server and on the consumer.
+func TestForceDeleteWarnsOnce(t *testing.T) {
+	const ns = "agents"
+	now := metav1.Now()
+	server := &mcpv1alpha1.MCPServer{ObjectMeta: metav1.ObjectMeta{
+		Name: "github", Namespace: ns, UID: "server-uid", DeletionTimestamp: &now,
+		Finalizers:  []string{mcpv1alpha1.ServerFinalizer},
+		Annotations: map[string]string{mcpv1alpha1.ForceDeleteAnnotation: "true"},
+	}, Spec: mcpv1alpha1.MCPServerSpec{URL: "https://mcp.example.com"}}
+	desired, _ := registry.DesiredTools(server, generatedMCPTools(2))
+	objects := []client.Object{server, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{
+		Name: "agent", Namespace: ns, Annotations: map[string]string{mcpv1alpha1.ToolsAnnotation: "github:tool-00"}}}}
+	for _, d := range desired {
+		objects = append(objects, d)
+	}
+	c, live := deleteFixture(t, objects, nil, nil, nil)
+	refused := 0
+	c = interceptor.NewClient(c.(client.WithWatch), interceptor.Funcs{
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+			if _, isServer := obj.(*mcpv1alpha1.MCPServer); isServer && refused == 0 {
+				refused++
+				return apierrors.NewServiceUnavailable("the API server is going away")
+			}
+			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+		},
+	})
+	m, err := metrics.New(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorder := events.NewFakeRecorder(100)
+	r := &MCPServerReconciler{
+		Client: c, APIReader: live, Recorder: recorder, Clock: clock.RealClock{},
+		ConsumerKinds: []schema.GroupVersionKind{{Group: "apps", Version: "v1", Kind: "Deployment"}},
+		Metrics:       m, syncs: newSyncTracker(),
+	}
+	ctx := context.Background()
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(server)}
+	if _, err := r.Reconcile(ctx, req); err == nil {
+		t.Fatal("first pass: want the refused status write's error")
+	}
+	if _, err := r.Reconcile(ctx, req); err != nil {
+		t.Fatalf("second pass: %v", err)
+	}
+	close(recorder.Events)
+	warnings := map[string]int{}
+	for e := range recorder.Events {
+		for _, reason := range []string{"ForceDeleted", "MCPServerForceDeleted"} {
+			if strings.HasPrefix(e, corev1.EventTypeWarning+" "+reason+" ") {
+				warnings[reason]++
+			}
+		}
+	}
+	if want := map[string]int{"ForceDeleted": 1, "MCPServerForceDeleted": 1}; !maps.Equal(warnings, want) {
+		t.Errorf("Warning Events = %v, want %v", warnings, want)
+	}
+	tools := &mcpv1alpha1.MCPToolList{}
+	if err := c.List(ctx, tools, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range tools.Items {
+		if tool.DeletionTimestamp == nil {
+			t.Errorf("tool %s not marked for deletion", tool.Name)
+		}
+	}
 }

@@ -90,7 +90,7 @@ func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1
 
 	before := server.DeepCopy()
 	if forced(server) {
-		if err := r.warnForced(ctx, server, owned); err != nil {
+		if err := r.warnForced(ctx, before, server, owned); err != nil {
 			return ctrl.Result{}, err
 		}
 	} else {
@@ -227,8 +227,10 @@ func (r *MCPServerReconciler) unblock(ctx context.Context, server *mcpv1alpha1.M
 }
 
 // warnForced emits, once per consumer, a Warning Event on the server and on every consumer that the
-// forced delete breaks.
-func (r *MCPServerReconciler) warnForced(ctx context.Context, server *mcpv1alpha1.MCPServer, tools []*mcpv1alpha1.MCPTool) error {
+// forced delete breaks. The status records the warning (Ready becomes Deleting) before the Events
+// go out, so a pass that fails later, or whose status write fails, does not warn again; before is
+// moved on to the status written.
+func (r *MCPServerReconciler) warnForced(ctx context.Context, before, server *mcpv1alpha1.MCPServer, tools []*mcpv1alpha1.MCPTool) error {
 	if ready := meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady); ready != nil && ready.Reason == mcpv1alpha1.ReasonDeleting {
 		return nil // warned on the first forced pass
 	}
@@ -239,6 +241,13 @@ func (r *MCPServerReconciler) warnForced(ctx context.Context, server *mcpv1alpha
 	if len(users) == 0 {
 		return nil
 	}
+	msg := fmt.Sprintf("Deleting with %s while in use by %d %s: %s", mcpv1alpha1.ForceDeleteAnnotation, len(users), pluralConsumers(int32(len(users))), describeConsumers(users))
+	meta.RemoveStatusCondition(&server.Status.Conditions, mcpv1alpha1.ConditionDeletionBlocked)
+	setCondition(server, mcpv1alpha1.ConditionReady, metav1.ConditionFalse, mcpv1alpha1.ReasonDeleting, msg)
+	if err := r.patchStatus(ctx, before, server); err != nil {
+		return err
+	}
+	server.DeepCopyInto(before)
 	logf.FromContext(ctx).Info("Force-deleting an MCPServer in use", "annotation", mcpv1alpha1.ForceDeleteAnnotation,
 		"consumerCount", len(users), "consumers", describeConsumers(users))
 	r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, "ForceDeleted", "Delete",
