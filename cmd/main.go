@@ -81,6 +81,7 @@ type options struct {
 	secureMetrics        bool
 	enableHTTP2          bool
 	probeAddr            string
+	pprofAddr            string
 	enableLeaderElection bool
 	leaderElectionNS     string
 	leaseDuration        time.Duration
@@ -117,6 +118,8 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false,
 		"If set, HTTP/2 is enabled for the metrics server (off by default: HTTP/2 Rapid Reset mitigations).")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
+		"The address Go's profiles (/debug/pprof/) are served on, e.g. 127.0.0.1:6060, or 0 to serve none. Unauthenticated: keep it on loopback.")
 	fs.BoolVar(&o.enableLeaderElection, "leader-elect", false,
 		"Enable leader election for controller manager. "+
 			"Enabling this will ensure there is only one active controller manager.")
@@ -305,11 +308,14 @@ func run(opts options) error {
 	if err != nil {
 		return fmt.Errorf("cannot create the metrics server: %w", err)
 	}
-	serveErrs := make(chan error, 2)
+	serveErrs := make(chan error, 3)
 	if metricsServer != nil {
 		go func() { serveErrs <- metricsServer.Start(ctx) }()
 	}
 	if err := serveProbes(ctx, opts.probeAddr, serveErrs); err != nil {
+		return err
+	}
+	if err := servePprof(ctx, opts.pprofAddr, serveErrs); err != nil {
 		return err
 	}
 	// maxSetupRetries bounds the set-up attempts of a manager standing again (about a minute).

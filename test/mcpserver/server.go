@@ -146,6 +146,10 @@ func Start(addr string, cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// New returns a server that listens nowhere: serve its Handler yourself (for example behind a
+// handler that counts requests). URL, SSEURL and Close are for servers started by Start.
+func New(cfg Config) *Server { return &Server{cfg: cfg} }
+
 // StartTLS serves cfg over HTTPS on a loopback port, with a self-signed certificate valid for
 // 127.0.0.1 (see CACertPEM).
 func StartTLS(cfg Config) *Server {
