@@ -95,6 +95,18 @@ bench: setup-envtest ## Benchmark bin/manager on the local control plane with th
 # BENCH_ROUNDS is how many paired rounds 'make bench' runs (medians are reported).
 BENCH_ROUNDS ?= 3
 
+.PHONY: bench-scale
+bench-scale: setup-envtest ## Benchmark many tenants: SCALE_SERVERS MCPServers x SCALE_TOOLS tools, 10 consumers each, at each of SCALE_FRACTIONS of that size (apply, RSS and heap, idle writes and CPU, unblock p99, a namespace delete), one table. See docs/performance.md.
+	go build -o bin/manager ./cmd
+	SCALE_SERVERS=$(SCALE_SERVERS) SCALE_TOOLS=$(SCALE_TOOLS) SCALE_IDLE=$(SCALE_IDLE) SCALE_FRACTIONS="$(SCALE_FRACTIONS)" \
+		KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./test/bench/ -run '^$$' -bench '^BenchmarkScale$$' -benchtime=1x -timeout 240m
+
+# The size of 'make bench-scale' at full size, its idle time, and the fractions of it run.
+SCALE_SERVERS ?= 1000
+SCALE_TOOLS ?= 20
+SCALE_IDLE ?= 10m
+SCALE_FRACTIONS ?= 0.25 0.5 1
+
 ##@ Build
 
 .PHONY: build

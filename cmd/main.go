@@ -423,17 +423,23 @@ func serveProbes(ctx context.Context, addr string, errs chan<- error) error {
 	if addr == "0" || addr == "" {
 		return nil
 	}
-	listener, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("cannot serve probes on --health-probe-bind-address %s: %w", addr, err)
-	}
 	mux := http.NewServeMux()
 	checks := &healthz.Handler{Checks: map[string]healthz.Checker{"ping": healthz.Ping}}
 	mux.Handle("/healthz", http.StripPrefix("/healthz", checks))
 	mux.Handle("/healthz/", http.StripPrefix("/healthz", checks))
 	mux.Handle("/readyz", http.StripPrefix("/readyz", checks))
 	mux.Handle("/readyz/", http.StripPrefix("/readyz", checks))
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return serve(ctx, "--health-probe-bind-address", addr, mux, errs)
+}
+
+// serve serves handler on addr (named by flag in errors) until ctx ends; a serving error goes to
+// errs.
+func serve(ctx context.Context, flag, addr string, handler http.Handler, errs chan<- error) error {
+	listener, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("cannot serve on %s %s: %w", flag, addr, err)
+	}
+	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		_ = server.Close()
@@ -475,7 +481,9 @@ func setUpManager(mgrCtx context.Context, opts options, shared sharedParts, fenc
 		Scheme: shared.scheme,
 		// Informers list and watch through the gate: after an outage they resume the moment the
 		// API server answers, not after the reflector's own backoff.
-		Cache: cache.Options{NewInformer: shared.gate.NewInformer},
+		// Cached objects lose managedFields' field sets and kubectl's last-applied copy, which no
+		// controller reads (controller.TrimForCache).
+		Cache: cache.Options{NewInformer: shared.gate.NewInformer, DefaultTransform: controller.TrimForCache},
 		// The process serves metrics and probes itself, across managers.
 		Metrics:                             metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:              "0",

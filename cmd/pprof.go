@@ -18,12 +18,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"net/http/pprof"
-	"time"
 )
 
 // servePprof serves Go's profiles (/debug/pprof/...) on addr ("0" or empty: not at all) for the
@@ -33,25 +29,11 @@ func servePprof(ctx context.Context, addr string, errs chan<- error) error {
 	if addr == "0" || addr == "" {
 		return nil
 	}
-	listener, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("cannot serve profiles on --pprof-bind-address %s: %w", addr, err)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		_ = server.Close()
-	}()
-	go func() {
-		if err := server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs <- err
-		}
-	}()
-	return nil
+	return serve(ctx, "--pprof-bind-address", addr, mux, errs)
 }

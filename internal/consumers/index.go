@@ -42,12 +42,20 @@ func AllToolsKey(namespace, server string) string {
 	return "tool:" + namespace + "/" + server + ":*"
 }
 
+// CountingKey is the index key of every consumer with at least one counting reference: the
+// consumers gauge reads their number from the index instead of parsing every cached object.
+const CountingKey = "counting"
+
 // IndexKeys are the index values of a consumer. A consumer that is being deleted has none: it no
 // longer counts, which breaks cycles the way PVC protection ignores terminating pods. Malformed
 // references have none either; they are reported as Warning Events elsewhere.
 func IndexKeys(obj client.Object) []string {
 	refs := countingReferences(obj)
-	keys := make([]string, 0, 2*len(refs))
+	if len(refs) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, 2*len(refs)+1)
+	keys = append(keys, CountingKey)
 	seen := map[string]bool{}
 	add := func(k string) {
 		if !seen[k] {

@@ -184,9 +184,10 @@ func requestsFromIndex(ctx context.Context, c client.Reader, list client.ObjectL
 func RegistryGauges(c client.Reader, consumerKinds []schema.GroupVersionKind) []prometheus.Collector {
 	return []prometheus.Collector{
 		metrics.GaugeFunc("mcp_registry_tools", "MCPTools known to the operator.", func() float64 {
-			list := &metav1.PartialObjectMetadataList{}
-			list.SetGroupVersionKind(mcpv1alpha1.GroupVersion.WithKind("MCPToolList"))
-			if err := c.List(context.Background(), list); err != nil {
+			// The controllers' own informer (a metadata-only List would start a second one, a second
+			// copy of every MCPTool), counted without copying the cached objects.
+			list := &mcpv1alpha1.MCPToolList{}
+			if err := c.List(context.Background(), list, client.UnsafeDisableDeepCopy); err != nil {
 				return 0
 			}
 			return float64(len(list.Items))
@@ -196,14 +197,12 @@ func RegistryGauges(c client.Reader, consumerKinds []schema.GroupVersionKind) []
 			for _, gvk := range consumerKinds {
 				list := &metav1.PartialObjectMetadataList{}
 				list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-				if err := c.List(context.Background(), list); err != nil {
+				// An index lookup, not a walk that parses every cached object's annotation.
+				if err := c.List(context.Background(), list, client.MatchingFields{consumers.IndexField: consumers.CountingKey},
+					client.UnsafeDisableDeepCopy); err != nil {
 					continue
 				}
-				for i := range list.Items {
-					if len(consumers.IndexKeys(&list.Items[i])) > 0 {
-						total++
-					}
-				}
+				total += len(list.Items)
 			}
 			return float64(total)
 		}),

@@ -42,6 +42,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -216,7 +217,7 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 				return ctrl.Result{}, err
 			}
 		}
-		return ctrl.Result{RequeueAfter: wait}, nil
+		return resyncIn(wait), nil
 	}
 
 	endpoint, err := r.endpoint(ctx, server)
@@ -288,7 +289,7 @@ func (r *MCPServerReconciler) reconcileNormal(ctx context.Context, server *mcpv1
 	if changedMessage && len(notes) > 0 {
 		r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, "ToolsAdjusted", eventAction, "%s", joinBounded(notes, "; "))
 	}
-	return ctrl.Result{RequeueAfter: jitter(resyncAfter(server, discovered.TTLMs))}, nil
+	return resyncIn(jitter(resyncAfter(server, discovered.TTLMs))), nil
 }
 
 // syncFailed records a failed discovery. Nothing is pruned or recreated: a flapping server must not
@@ -590,7 +591,7 @@ func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&mcpv1alpha1.MCPServer{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
-		Owns(&mcpv1alpha1.MCPTool{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&mcpv1alpha1.MCPTool{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.cascadeProgress())).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.serversForSecret), builder.OnlyMetadata).
 		// A namespace's labels decide whether its consumers count for a Selector policy.
 		Watches(namespaceObject(), handler.EnqueueRequestsFromMapFunc(r.serversForNamespace),
@@ -608,6 +609,40 @@ func (r *MCPServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		b = b.Watches(consumerObject(gvk), handler.EnqueueRequestsFromMapFunc(serversForConsumer), builder.OnlyMetadata)
 	}
 	return b.Complete(gated(r.Gate, r.Fence, r))
+}
+
+// cascadeProgress lets through every MCPTool event but those of a cascade in progress: while its
+// server is being deleted, a tool marked for deletion (the server marked it) or deleted with
+// others still left changes nothing the server's next pass would do. Only the last one going
+// re-queues the server, which then removes its finalizer; a thousand passes, each reading a
+// thousand tools, would compete with the API server for the CPU the cascade needs. The server's
+// own recheck (RequeueAfter) covers a tool that is held or cut short.
+func (r *MCPServerReconciler) cascadeProgress() predicate.Predicate {
+	matters := func(tool client.Object, deleted bool) bool {
+		owner := metav1.GetControllerOf(tool)
+		if owner == nil || owner.Kind != "MCPServer" {
+			return true
+		}
+		ctx := context.Background()
+		server := &mcpv1alpha1.MCPServer{}
+		if err := r.Get(ctx, types.NamespacedName{Namespace: tool.GetNamespace(), Name: owner.Name}, server); err != nil ||
+			server.UID != owner.UID || server.DeletionTimestamp.IsZero() {
+			return true
+		}
+		if !deleted {
+			return false
+		}
+		left := &mcpv1alpha1.MCPToolList{}
+		if err := r.List(ctx, left, client.InNamespace(tool.GetNamespace()), client.MatchingFields{toolServerIndex: owner.Name},
+			client.UnsafeDisableDeepCopy); err != nil {
+			return true
+		}
+		return len(left.Items) == 0
+	}
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool { return matters(e.ObjectNew, false) },
+		DeleteFunc: func(e event.DeleteEvent) bool { return matters(e.Object, true) },
+	}
 }
 
 // serversForNamespace maps a namespace whose labels changed to the servers with a Selector policy.
@@ -656,6 +691,13 @@ func (r *MCPServerReconciler) serversForSecret(ctx context.Context, secret clien
 		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: secret.GetNamespace(), Name: ref.Name}})
 	}
 	return requests
+}
+
+// resyncIn requeues a server for its next periodic sync at low priority: a pass an event asks for
+// (a consumer let go of a server being deleted, a spec change) goes first, however many servers
+// are due for their resync; an event for a server waiting here raises its priority.
+func resyncIn(after time.Duration) ctrl.Result {
+	return ctrl.Result{RequeueAfter: after, Priority: ptr.To(handler.LowPriority)}
 }
 
 func syncInterval(server *mcpv1alpha1.MCPServer) time.Duration {

@@ -100,6 +100,13 @@ func (r *MCPToolReconciler) reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, nil
 	}
 
+	if server != nil && firstSyncInFlight(server) {
+		// The server is creating its tools in its first sync: once it is done its Ready condition
+		// changes, which re-queues every tool. A status write per tool now would be written again
+		// moments later.
+		return ctrl.Result{}, nil
+	}
+
 	before := tool.DeepCopy()
 	status, reason, message := toolReadiness(tool, server)
 	setCondition(tool, mcpv1alpha1.ConditionReady, status, reason, message)
@@ -259,6 +266,13 @@ func (r *MCPToolReconciler) warnDefinitionChanged(ctx context.Context, tool *mcp
 			"Tool %q of MCPServer %s/%s, which this object uses, changed its definition on the server and is unavailable until its pin is reviewed and updated",
 			tool.Spec.ToolName, server.Namespace, server.Name)
 	}
+}
+
+// firstSyncInFlight reports whether the server's first sync is under way: Ready is still the
+// Unknown the server controller sets on its first visit.
+func firstSyncInFlight(server *mcpv1alpha1.MCPServer) bool {
+	ready := meta.FindStatusCondition(server.Status.Conditions, mcpv1alpha1.ConditionReady)
+	return ready != nil && ready.Status == metav1.ConditionUnknown && ready.Reason == mcpv1alpha1.ReasonProgressing
 }
 
 // cascading reports whether the server is being deleted and no consumer blocks it: it is deleting

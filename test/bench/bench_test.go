@@ -160,6 +160,7 @@ func (e *env) cascade(b *testing.B, n int) time.Duration {
 		return readyCount(m, "") == n
 	})
 	tw := e.watchTools(b, ns)
+	defer e.mgr.profile("cascade", 10)()
 	start := time.Now()
 	if err := e.c.Delete(context.Background(), server); err != nil {
 		b.Fatal(err)
@@ -229,6 +230,7 @@ func (e *env) syncApply(b *testing.B, up *mcpUpstream, n int) time.Duration {
 	ns := e.namespace(b, "bench-sync")
 	tw := e.watchTools(b, ns)
 	server := syncedServer(ns, "big", up.url, 5*time.Minute)
+	stopProfile := e.mgr.profile("sync", 15)
 	start := time.Now()
 	if err := e.c.Create(context.Background(), server); err != nil {
 		b.Fatal(err)
@@ -238,6 +240,7 @@ func (e *env) syncApply(b *testing.B, up *mcpUpstream, n int) time.Duration {
 	})
 	e.waitReady(b, server)
 	d := time.Since(start)
+	stopProfile()
 	if err := e.c.Delete(context.Background(), server); err != nil {
 		b.Fatal(err)
 	}
@@ -398,7 +401,19 @@ func (e *env) unblockLatencies(b *testing.B, n int) []time.Duration {
 	for i := range n {
 		server := e.suspendedServer(b, ns, fmt.Sprintf("s%02d", i))
 		e.waitFinalizer(b, server)
+		tw := e.watchTools(b, ns)
 		e.createAll(b, asObjects(toolsFor(server, namedTools(3))))
+		// The manager's cache must hold the tools before the delete, or the reference would be
+		// to tools the server does not have, which never blocks.
+		tw.until(b, time.Minute, "the tools' status", func(m map[string]*mcpv1alpha1.MCPTool) bool {
+			n := 0
+			for _, t := range m {
+				if t.Spec.ServerRef.Name == server.Name && meta.FindStatusCondition(t.Status.Conditions, mcpv1alpha1.ConditionReady) != nil {
+					n++
+				}
+			}
+			return n == 3
+		})
 		agent := utils.ConsumerDeployment(ns, fmt.Sprintf("agent-%02d", i), server.Name+":tool-0000")
 		if err := e.c.Create(ctx, agent); err != nil {
 			b.Fatal(err)

@@ -70,7 +70,11 @@ func startEnv(b *testing.B, managerArgs ...string) *env {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// BENCH_MANAGER names another build, to measure a change against bin/manager.
 	binary := filepath.Join(root, "bin", "manager")
+	if other := os.Getenv("BENCH_MANAGER"); other != "" {
+		binary = other
+	}
 	if _, err := os.Stat(binary); err != nil {
 		b.Fatalf("%s is missing: run 'make build' (make bench and make bench-scale build it)", binary)
 	}
@@ -190,6 +194,27 @@ func (m *manager) stop() error {
 	err := m.proc.Stop(10 * time.Second)
 	m.proc = nil
 	return err
+}
+
+// profile, when BENCH_PROFILE names a directory, records a CPU profile of the manager for the
+// next seconds into <dir>/<name>.pprof (read it with go tool pprof); stop waits for it.
+func (m *manager) profile(name string, seconds int) (stop func()) {
+	dir := os.Getenv("BENCH_PROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", m.pprof, seconds))
+		if err != nil {
+			return
+		}
+		defer func() { _ = resp.Body.Close() }()
+		data, _ := io.ReadAll(resp.Body)
+		_ = os.WriteFile(filepath.Join(dir, name+".pprof"), data, 0o600)
+	}()
+	return func() { <-done }
 }
 
 // rssBytes is the manager's resident set size (VmRSS).

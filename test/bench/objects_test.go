@@ -136,50 +136,69 @@ func asObjects(tools []*mcpv1alpha1.MCPTool) []client.Object {
 }
 
 // toolWatch follows the MCPTools of a namespace through one watch (a List every few milliseconds
-// would load the API server more than what is measured).
+// would load the API server more than what is measured). A watch the API server closes (it drops
+// a watcher that falls behind) is listed and watched again, as an informer does.
 type toolWatch struct {
+	e     *env
+	ns    string
 	w     watch.Interface
 	tools map[string]*mcpv1alpha1.MCPTool
 }
 
 func (e *env) watchTools(b *testing.B, ns string) *toolWatch {
+	tw := &toolWatch{e: e, ns: ns}
+	tw.relist(b)
+	return tw
+}
+
+// relist lists the namespace's MCPTools afresh and watches from there.
+func (tw *toolWatch) relist(b *testing.B) {
 	list := &mcpv1alpha1.MCPToolList{}
-	if err := e.c.List(context.Background(), list, client.InNamespace(ns)); err != nil {
+	if err := tw.e.c.List(context.Background(), list, client.InNamespace(tw.ns)); err != nil {
 		b.Fatal(err)
 	}
-	w, err := e.c.Watch(context.Background(), &mcpv1alpha1.MCPToolList{}, client.InNamespace(ns),
+	w, err := tw.e.c.Watch(context.Background(), &mcpv1alpha1.MCPToolList{}, client.InNamespace(tw.ns),
 		&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.ResourceVersion}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	tw := &toolWatch{w: w, tools: map[string]*mcpv1alpha1.MCPTool{}}
+	tw.w = w
+	tw.tools = map[string]*mcpv1alpha1.MCPTool{}
 	for i := range list.Items {
 		tw.tools[list.Items[i].Name] = &list.Items[i]
 	}
-	return tw
+}
+
+// next returns the next event, watching again when the API server closed the watch.
+func (tw *toolWatch) next(b *testing.B, deadline <-chan time.Time, what string) watch.Event {
+	for {
+		select {
+		case ev, ok := <-tw.w.ResultChan():
+			if ok {
+				return ev
+			}
+			tw.relist(b)
+			return watch.Event{Type: watch.Bookmark}
+		case <-deadline:
+			b.Fatalf("timed out waiting for %s (%d MCPTools seen)", what, len(tw.tools))
+		}
+	}
 }
 
 // until applies events until done holds for the tools seen, or fails after timeout.
 func (tw *toolWatch) until(b *testing.B, timeout time.Duration, what string, done func(map[string]*mcpv1alpha1.MCPTool) bool) {
-	defer tw.w.Stop()
+	defer func() { tw.w.Stop() }()
 	deadline := time.After(timeout)
 	for !done(tw.tools) {
-		select {
-		case ev, ok := <-tw.w.ResultChan():
-			if !ok {
-				b.Fatalf("the MCPTool watch closed while waiting for %s", what)
-			}
-			t, isTool := ev.Object.(*mcpv1alpha1.MCPTool)
-			if !isTool {
-				continue
-			}
-			if ev.Type == watch.Deleted {
-				delete(tw.tools, t.Name)
-			} else {
-				tw.tools[t.Name] = t
-			}
-		case <-deadline:
-			b.Fatalf("timed out after %s waiting for %s (%d MCPTools seen)", timeout, what, len(tw.tools))
+		ev := tw.next(b, deadline, what)
+		t, isTool := ev.Object.(*mcpv1alpha1.MCPTool)
+		if !isTool {
+			continue
+		}
+		if ev.Type == watch.Deleted {
+			delete(tw.tools, t.Name)
+		} else {
+			tw.tools[t.Name] = t
 		}
 	}
 }
@@ -236,7 +255,7 @@ func releasePatch(t *mcpv1alpha1.MCPTool) client.Patch {
 func (e *env) deleteAndRelease(b *testing.B, ns string) time.Duration {
 	ctx := context.Background()
 	tw := e.watchTools(b, ns)
-	defer tw.w.Stop()
+	defer func() { tw.w.Stop() }()
 	n := len(tw.tools)
 	start := time.Now()
 	if err := e.c.DeleteAllOf(ctx, &mcpv1alpha1.MCPTool{}, client.InNamespace(ns)); err != nil {
@@ -257,23 +276,24 @@ func (e *env) deleteAndRelease(b *testing.B, ns string) time.Duration {
 	}
 	released := map[string]bool{}
 	deadline := time.After(5 * time.Minute)
-	for gone := 0; gone < n; {
-		select {
-		case ev, ok := <-tw.w.ResultChan():
-			if !ok {
-				b.Fatal("the MCPTool watch closed")
+	for len(tw.tools) > 0 {
+		ev := tw.next(b, deadline, "the release loop")
+		t, isTool := ev.Object.(*mcpv1alpha1.MCPTool)
+		switch {
+		case ev.Type == watch.Bookmark:
+			// Watched again: release what the list shows marked and not yet released.
+			for _, t := range tw.tools {
+				if t.DeletionTimestamp != nil && !released[t.Name] {
+					released[t.Name] = true
+					marked <- t
+				}
 			}
-			t, isTool := ev.Object.(*mcpv1alpha1.MCPTool)
-			switch {
-			case !isTool:
-			case ev.Type == watch.Deleted:
-				gone++
-			case t.DeletionTimestamp != nil && !released[t.Name]:
-				released[t.Name] = true
-				marked <- t
-			}
-		case <-deadline:
-			b.Fatal("timed out releasing MCPTools")
+		case !isTool:
+		case ev.Type == watch.Deleted:
+			delete(tw.tools, t.Name)
+		case t.DeletionTimestamp != nil && !released[t.Name]:
+			released[t.Name] = true
+			marked <- t
 		}
 	}
 	elapsed := time.Since(start)
