@@ -258,9 +258,15 @@ func (e *env) deleteAndRelease(b *testing.B, ns string) time.Duration {
 	defer func() { tw.w.Stop() }()
 	n := len(tw.tools)
 	start := time.Now()
-	if err := e.c.DeleteAllOf(ctx, &mcpv1alpha1.MCPTool{}, client.InNamespace(ns)); err != nil {
-		b.Fatal(err)
-	}
+	// The loop releases what the collection call has marked while it still runs, as the tool
+	// controller does in a cascade.
+	deleted := make(chan error, 1)
+	go func() { deleted <- e.c.DeleteAllOf(ctx, &mcpv1alpha1.MCPTool{}, client.InNamespace(ns)) }()
+	defer func() {
+		if err := <-deleted; err != nil {
+			b.Errorf("DeleteCollection: %v", err)
+		}
+	}()
 	marked := make(chan *mcpv1alpha1.MCPTool, n)
 	var wg sync.WaitGroup
 	for range workers {
