@@ -352,6 +352,8 @@ func (e *env) syncChanges(b *testing.B, up *mcpUpstream, n, pages int) syncChang
 			return up.count(firstToolsPage) > inits && up.count("tools/list") >= lists+pages
 		})
 		time.Sleep(2 * time.Second) // what the sync writes, and the passes it causes
+		// A sync that started meanwhile is counted whole.
+		waitFor(b, time.Minute, "the sync under way", func() bool { return (up.count("tools/list")-lists)%pages == 0 })
 		return writeCounts{
 			tools: e.apiWrites(b, "mcptools", "") - tools, toolStatus: e.apiWrites(b, "mcptools", "status") - toolStatus,
 			servers: e.apiWrites(b, "mcpservers", "") - servers, serverStatus: e.apiWrites(b, "mcpservers", "status") - serverStatus,
