@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"testing"
@@ -29,6 +30,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/internal/naming"
@@ -49,6 +52,7 @@ const liveBenchChanges = 50
 // spread phases. Reported as live-p50-ms, live-p99-ms (target: p99 under 2 s), pinned-p50-ms,
 // pinned-p99-ms (the same target), poll-p50-ms and poll-p99-ms.
 func BenchmarkLiveSync(b *testing.B) {
+	logf.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	env := utils.StartEnvtest(b)
 	stop := runLiveSyncManager(b, env.Config, env.Scheme, liveManagerOptions{maxStreams: 1000}).stop
 	defer stop()
