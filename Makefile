@@ -67,6 +67,10 @@ test-e2e: build build-installer setup-envtest server-everything oidc-provider ##
 	go build -o bin/mcp-test-server ./hack/mcp-test-server
 	go test -tags e2e ./test/e2e/ -v -count=1 -timeout 30m $(E2E_FLAGS)
 
+.PHONY: soak
+soak: build build-installer setup-envtest ## Run the randomized soak (test/soak) for SOAK_DURATION from SOAK_SEED, judged by an independent observer; fails on any violation.
+	SOAK_DURATION="$(SOAK_DURATION)" SOAK_SEED="$(SOAK_SEED)" go test -tags soak ./test/soak/ -run TestSoak -v -count=1 -timeout $(SOAK_TIMEOUT)
+
 .PHONY: server-everything
 server-everything: ## Install the pinned @modelcontextprotocol/server-everything (hack/server-everything) into bin/server-everything.
 	@if ! cmp -s hack/server-everything/package-lock.json "$(LOCALBIN)/server-everything/package-lock.json" || \
@@ -139,6 +143,11 @@ RUN_TEST_SERVER ?= true
 # E2E_FLAGS are extra go test flags for 'make test-e2e', e.g. E2E_FLAGS="-run TestForceDelete".
 E2E_FLAGS ?=
 TEST_SERVER_ADDR ?= 127.0.0.1:8090
+# SOAK_DURATION is how long 'make soak' runs random operations; SOAK_SEED (default random) replays
+# a run; SOAK_TIMEOUT bounds the whole test (raise it with SOAK_DURATION beyond 20m).
+SOAK_DURATION ?= 3m
+SOAK_SEED ?=
+SOAK_TIMEOUT ?= 30m
 
 # The image cannot be built on machines without a container engine; the Dockerfile is kept correct by construction.
 .PHONY: docker-build

@@ -29,6 +29,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -145,7 +146,7 @@ type Observer struct {
 	upSince      time.Time
 
 	pending   []*pending
-	series    map[key][]sample     // expected consumer counts over time (invariant 4)
+	series    map[string][]sample  // expected consumer counts over time, by UID (invariant 4)
 	reported  map[string]bool      // episodes already reported
 	freeSince map[string]time.Time // deleting servers (by UID) with nothing pinning them (invariant 5)
 
@@ -167,7 +168,7 @@ func NewObserver(live Live, bounds Bounds, now func() time.Time) *Observer {
 		history: map[key][]version{}, watermark: map[string]uint64{},
 		foreign: map[key]map[string]bool{}, willDelete: map[key]map[string]bool{}, willDeleteNS: map[string]bool{},
 		managerUp: true, upSince: now(),
-		series: map[key][]sample{}, reported: map[string]bool{}, freeSince: map[string]time.Time{},
+		series: map[string][]sample{}, reported: map[string]bool{}, freeSince: map[string]time.Time{},
 		Judged: map[int]int{}, Unjudged: map[int]int{},
 	}
 }
@@ -358,9 +359,11 @@ func fingerprint(obj *unstructured.Unstructured) string {
 }
 
 func (o *Observer) checkForeign(k key, obj *unstructured.Unstructured, deleted bool, now time.Time) {
+	rv, _ := strconv.ParseUint(obj.GetResourceVersion(), 10, 64)
+	nsDeleted := o.willDeleteNS[k.namespace]
 	if deleted {
 		o.schedule(now, func(context.Context) bool {
-			if !o.willDelete[k][string(obj.GetUID())] && !o.namespaceGoing(k.namespace) {
+			if !o.willDelete[k][string(obj.GetUID())] && !nsDeleted && !o.namespaceGoingAt(k.namespace, rv) {
 				o.report(fmt.Sprintf("2/%s/%s", k, obj.GetUID()), Violation{InvForeign, now, k.String(),
 					"deleted, and the soak did not delete it nor its namespace"})
 				return true
@@ -371,13 +374,13 @@ func (o *Observer) checkForeign(k key, obj *unstructured.Unstructured, deleted b
 		return
 	}
 	fp := fingerprint(obj)
-	if o.foreign[k][fp] {
-		return
+	if o.foreign[k][fp] || o.willDelete[k][string(obj.GetUID())] {
+		return // the driver's content, or an object it deleted (a foreground deletion's finalizer)
 	}
 	// The driver records what the API returned after its write returns: the watch may be faster.
 	snapshot := obj.DeepCopy()
 	o.schedule(now, func(context.Context) bool {
-		if !o.foreign[k][fp] && !o.namespaceGoing(k.namespace) {
+		if !o.foreign[k][fp] && !nsDeleted && !o.namespaceGoingAt(k.namespace, rv) {
 			o.report(fmt.Sprintf("2/%s/%s", k, fp), Violation{InvForeign, now, k.String(),
 				fmt.Sprintf("modified by someone other than the soak (resourceVersion %s; labels %v, annotations %v, finalizers %v, ownerReferences %v)",
 					snapshot.GetResourceVersion(), snapshot.GetLabels(), snapshot.GetAnnotations(), snapshot.GetFinalizers(), snapshot.GetOwnerReferences())})
@@ -388,18 +391,15 @@ func (o *Observer) checkForeign(k key, obj *unstructured.Unstructured, deleted b
 	})
 }
 
-// namespaceGoing reports whether the driver deleted the namespace, or the observer saw it
-// Terminating or gone.
-func (o *Observer) namespaceGoing(namespace string) bool {
-	if o.willDeleteNS[namespace] {
-		return true
-	}
+// namespaceGoingAt reports whether the namespace was Terminating or gone just before revision rv
+// (a namespace deleted and created again since does not excuse what happened before).
+func (o *Observer) namespaceGoingAt(namespace string, rv uint64) bool {
 	k := key{KindNamespace, "", namespace}
-	if h := o.history[k]; len(h) > 0 {
-		ns := h[len(h)-1].obj
-		return ns == nil || ns.GetDeletionTimestamp() != nil
+	if len(o.history[k]) == 0 {
+		return false
 	}
-	return false
+	ns := o.before(k, rv)
+	return ns == nil || ns.GetDeletionTimestamp() != nil
 }
 
 // --- invariant 1: a tool deleted while in use ---------------------------------------------------
@@ -432,7 +432,8 @@ func (o *Observer) checkToolDeletion(k key, last *unstructured.Unstructured, rv 
 		}
 		if len(users) > 0 {
 			o.report(fmt.Sprintf("1/%s/%s", k, last.GetUID()), Violation{InvToolInUse, now, k.String(),
-				fmt.Sprintf("tool %q of MCPServer %q deleted at revision %d while counting consumers referenced it: %v", toolName, server, rv, users)})
+				fmt.Sprintf("tool %q of MCPServer %q deleted at revision %d while counting consumers referenced it: %v; history: %s",
+					toolName, server, rv, users, o.trace(rv, append([]key{k, {KindServer, k.namespace, server}}, consumerKeys(k.namespace, users)...)...))})
 			return true
 		}
 		o.Judged[InvToolInUse]++
@@ -566,16 +567,28 @@ func (o *Observer) checkServerGone(k key, last *unstructured.Unstructured, now t
 			o.report("3/"+uid, Violation{InvLeftBehind, now, k.String(), fmt.Sprintf("%s: %v", what, left)})
 			return true
 		}
-		if orphan && !o.namespaceGoing(k.namespace) {
+		if orphan {
 			again, err := o.live.Get(ctx, KindServer, k.namespace, k.name)
 			if err != nil {
 				return o.now().After(o.pendingGiveUp(now)) && o.unjudged(InvLeftBehind)
 			}
 			var gone []string
 			for _, ok := range ownedAtStart {
-				if !present[ok] && again == nil {
-					gone = append(gone, ok.String())
+				if present[ok] || again != nil {
+					continue
 				}
+				h := o.history[ok]
+				last := h[len(h)-1]
+				if last.obj != nil && !o.now().After(o.pendingGiveUp(now)) {
+					return false // the observer has not seen it go yet: wait for its deletion's revision
+				}
+				if last.obj == nil && o.namespaceGoingAt(ok.namespace, last.rv) {
+					continue // its namespace was being deleted
+				}
+				if o.adoptedSince(ok, startRV, uid) {
+					continue // a server of the same name adopted it since: what it does with it is its own story
+				}
+				gone = append(gone, ok.String())
 			}
 			if len(gone) > 0 {
 				o.report("3/"+uid, Violation{InvLeftBehind, now, k.String(),
@@ -586,6 +599,18 @@ func (o *Observer) checkServerGone(k key, last *unstructured.Unstructured, now t
 		o.Judged[InvLeftBehind]++
 		return true
 	})
+}
+
+// adoptedSince reports whether another MCPServer controlled k at some revision after rv.
+func (o *Observer) adoptedSince(k key, rv uint64, uid string) bool {
+	for _, v := range o.history[k] {
+		if v.rv > rv && v.obj != nil {
+			if c := controllerUID(v.obj); c != "" && c != uid {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (o *Observer) unjudged(inv int) bool {
@@ -717,19 +742,21 @@ func (o *Observer) checkCounts(ctx context.Context, now time.Time) {
 	for _, st := range o.current() {
 		for _, c := range st.counted() {
 			k := keyOf(c.obj)
+			uid := string(c.obj.GetUID())
 			want := expected(st, c.obj, c.server)
-			s := o.series[k]
+			s := o.series[uid]
 			if len(s) == 0 || s[len(s)-1].count != want {
-				o.series[k] = append(s, sample{now, want})
+				o.series[uid] = append(s, sample{now, want})
 			}
 			if o.settling(now) {
 				continue
 			}
+			o.Judged[InvCount]++
 			count, inUse := reportedUsage(c.obj)
 			if count == want && inUse == (want > 0) {
 				continue
 			}
-			if o.heldWithin(k, now, count, inUse) {
+			if o.heldWithin(uid, now, count, inUse) {
 				continue
 			}
 			// Confirm live: the object, its namespace's tools and every consumer, read now.
@@ -742,11 +769,14 @@ func (o *Observer) checkCounts(ctx context.Context, now time.Time) {
 
 // heldWithin reports whether (count, inUse) was the right answer at some moment of the last
 // Converge: a status lagging the consumers by less than the bound is no violation.
-func (o *Observer) heldWithin(k key, now time.Time, count int, inUse bool) bool {
+func (o *Observer) heldWithin(uid string, now time.Time, count int, inUse bool) bool {
+	s := o.series[uid]
+	if len(s) > 0 && s[0].at.After(now.Add(-o.bounds.Converge)) {
+		return true // seen for less than the bound: its first status may still be on its way
+	}
 	if inUse != (count > 0) {
 		return false
 	}
-	s := o.series[k]
 	for i, smp := range s {
 		validUntil := now
 		if i+1 < len(s) {
@@ -782,12 +812,18 @@ func (o *Observer) confirmCount(ctx context.Context, obj *unstructured.Unstructu
 	}
 	want := expected(st, live, server)
 	count, inUse := reportedUsage(live)
-	if count == want && inUse == (want > 0) || o.heldWithin(keyOf(live), now, count, inUse) {
+	if count == want && inUse == (want > 0) || o.heldWithin(string(live.GetUID()), now, count, inUse) {
 		return countMismatch{}, false
 	}
-	o.Judged[InvCount]++
-	return countMismatch{count, fmt.Sprintf("status says consumerCount %d, InUse %t; the consumers (read live) give %d, and no count the observer saw in the last %s was %d",
-		count, inUse, want, o.bounds.Converge, count)}, true
+	var users []string
+	for _, c := range st.consumers {
+		if live.GetKind() == KindServer && counting(c, live.GetNamespace(), allowsAll(server)) && usesServer(c, live.GetNamespace(), live.GetName(), st.toolNames(live)) ||
+			live.GetKind() == KindTool && st.toolCount(live, server) > 0 && usesTool(c, live.GetNamespace(), server.GetName(), fmt.Sprint(live.Object["spec"].(map[string]any)["toolName"])) && counting(c, live.GetNamespace(), allowsAll(server)) {
+			users = append(users, fmt.Sprintf("%s/%s (rv %s: %q)", c.GetNamespace(), c.GetName(), c.GetResourceVersion(), c.GetAnnotations()[toolsAnnotation]))
+		}
+	}
+	return countMismatch{count, fmt.Sprintf("status (rv %s) says consumerCount %d, InUse %t; the consumers (read live) give %d %v, and no count the observer saw in the last %s was %d (observed series %v)",
+		live.GetResourceVersion(), count, inUse, want, users, o.bounds.Converge, count, o.series[string(live.GetUID())])}, true
 }
 
 func (o *Observer) liveState(ctx context.Context, namespace string) (*state, error) {
@@ -878,16 +914,51 @@ func (o *Observer) prune(now time.Time) {
 		}
 		o.history[k] = h
 	}
+	alive := map[string]bool{}
+	for _, h := range o.history {
+		if obj := h[len(h)-1].obj; obj != nil {
+			alive[string(obj.GetUID())] = true
+		}
+	}
 	seriesCut := now.Add(-seriesToKeepBy * o.bounds.Converge)
-	for k, s := range o.series {
+	for uid, s := range o.series {
 		i := 0
 		for i < len(s)-1 && s[i+1].at.Before(seriesCut) {
 			i++
 		}
-		if o.latest(k) == nil {
-			delete(o.series, k)
+		if !alive[uid] {
+			delete(o.series, uid)
 			continue
 		}
-		o.series[k] = s[i:]
+		o.series[uid] = s[i:]
 	}
+}
+
+func consumerKeys(namespace string, names []string) []key {
+	out := make([]key, len(names))
+	for i, n := range names {
+		ns, name, _ := strings.Cut(n, "/")
+		out[i] = key{KindConsumer, ns, name}
+	}
+	return out
+}
+
+// trace summarises the versions of keys around revision rv, for a violation's report.
+func (o *Observer) trace(rv uint64, keys ...key) string {
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "[%s:", k)
+		for _, v := range o.history[k] {
+			if v.rv+200 < rv {
+				continue
+			}
+			if v.obj == nil {
+				fmt.Fprintf(&b, " %d deleted;", v.rv)
+				continue
+			}
+			fmt.Fprintf(&b, " %d uid=%s deleting=%t fin=%v ann=%v;", v.rv, v.obj.GetUID(), v.obj.GetDeletionTimestamp() != nil, v.obj.GetFinalizers(), v.obj.GetAnnotations())
+		}
+		b.WriteString("] ")
+	}
+	return b.String()
 }
