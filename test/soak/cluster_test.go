@@ -23,12 +23,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -120,75 +118,52 @@ func applyBundleRBAC(ctx context.Context, c *localcluster.Cluster, client dynami
 
 func ptrTo[T any](v T) *T { return &v }
 
-// manager is bin/manager as its own process, with leader election on a short lease (a restart
-// after SIGKILL takes over in seconds).
-type manager struct {
-	bin, log, probe string
-	args, env       []string
-	proc            *localcluster.Process
-	runs            int
+// newManager is bin/manager as the install bundle's ServiceAccount, with leader election on a
+// short lease (a restart after SIGKILL takes over in seconds).
+func newManager(root, dir, kubeconfig string) (*localcluster.Manager, error) {
+	m := &localcluster.Manager{
+		Bin: filepath.Join(root, "bin", "manager"), Log: filepath.Join(dir, "manager.log"),
+		Env: []string{"KUBECONFIG=" + kubeconfig},
+	}
+	return m, freshPorts(m)
 }
 
-func newManager(root, dir, kubeconfig string) (*manager, error) {
+// freshPorts gives the manager new loopback ports for its probes and metrics: a port freed by a
+// SIGKILL may be taken by another process on the machine before the restart binds it again.
+func freshPorts(m *localcluster.Manager) error {
 	probe, err := localcluster.FreePort()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	metrics, err := localcluster.FreePort()
 	if err != nil {
-		return nil, err
-	}
-	return &manager{
-		bin: filepath.Join(root, "bin", "manager"), log: filepath.Join(dir, "manager.log"),
-		probe: fmt.Sprintf("127.0.0.1:%d", probe),
-		env:   []string{"KUBECONFIG=" + kubeconfig},
-		args: []string{
-			"--leader-elect", "--leader-elect-namespace=" + operatorNamespace,
-			"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms",
-			"--endpoint-allow-cidrs=127.0.0.1/32",
-			fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe),
-			fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metrics),
-		},
-	}, nil
-}
-
-func (m *manager) start() error {
-	m.runs++
-	if f, err := os.OpenFile(m.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
-		fmt.Fprintf(f, "===== manager run %d =====\n", m.runs)
-		_ = f.Close()
-	}
-	var err error
-	if m.proc, err = localcluster.StartProcess(m.bin, m.args, m.env, m.log); err != nil {
-		return fmt.Errorf("cannot start bin/manager: %w", err)
-	}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if m.proc.Exited() {
-			return fmt.Errorf("bin/manager exited with code %d; see %s", m.proc.ExitCode(), m.log)
-		}
-		if resp, err := http.Get("http://" + m.probe + "/readyz"); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("bin/manager not ready within 60s; see %s", m.log)
-}
-
-func (m *manager) kill() error {
-	if err := syscall.Kill(m.proc.Pid(), syscall.SIGKILL); err != nil {
 		return err
 	}
-	select {
-	case <-m.proc.Done():
-		return nil
-	case <-time.After(10 * time.Second):
-		return errors.New("bin/manager did not die after SIGKILL")
+	m.Probe = fmt.Sprintf("127.0.0.1:%d", probe)
+	m.Args = []string{
+		"--leader-elect", "--leader-elect-namespace=" + operatorNamespace,
+		"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms",
+		"--endpoint-allow-cidrs=127.0.0.1/32",
+		"--health-probe-bind-address=" + m.Probe,
+		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metrics),
 	}
+	return nil
 }
 
-func (m *manager) stop() error { return m.proc.Stop(10 * time.Second) }
+// startManager starts the manager on fresh ports, retrying (three times in all) when it cannot
+// bind them.
+func startManager(m *localcluster.Manager) error {
+	var err error
+	for range 3 {
+		if err = freshPorts(m); err != nil {
+			return err
+		}
+		if err = m.Start(); err == nil || !strings.Contains(tail(m.Log, 5), "address already in use") {
+			return err
+		}
+	}
+	return err
+}
 
 // liveAPI is the observer's Live: uncached reads through the dynamic client.
 type liveAPI struct{ client dynamic.Interface }

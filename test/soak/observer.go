@@ -952,13 +952,18 @@ func (o *Observer) trace(rv uint64, keys ...key) string {
 			if v.rv+200 < rv {
 				continue
 			}
+			seen := v.at.Format("15:04:05.000")
 			if v.obj == nil {
-				fmt.Fprintf(&b, " %d deleted;", v.rv)
+				fmt.Fprintf(&b, " %d (seen %s) deleted;", v.rv, seen)
 				continue
 			}
-			fmt.Fprintf(&b, " %d uid=%s deleting=%t fin=%v ann=%v;", v.rv, v.obj.GetUID(), v.obj.GetDeletionTimestamp() != nil, v.obj.GetFinalizers(), v.obj.GetAnnotations())
+			fmt.Fprintf(&b, " %d (seen %s) uid=%s deleting=%t fin=%v ann=%v;", v.rv, seen, v.obj.GetUID(), v.obj.GetDeletionTimestamp() != nil, v.obj.GetFinalizers(), v.obj.GetAnnotations())
 		}
 		b.WriteString("] ")
 	}
 	return b.String()
+}
+
+func (s sample) String() string {
+	return fmt.Sprintf("%d since %s", s.count, s.at.Format("15:04:05.000"))
 }

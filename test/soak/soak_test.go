@@ -81,8 +81,34 @@ func TestSoak(t *testing.T) {
 	}
 	fmt.Printf("soak: SOAK_SEED=%d SOAK_DURATION=%s\n", seed, duration)
 
+	d := setUp(t, seed, strconv.FormatUint(seed, 10))
+
+	start := time.Now()
+	d.lastKill = start
+	fmt.Printf("soak: random operations for %s\n", duration)
+	for next := start.Add(time.Minute); time.Since(start) < duration; {
+		d.step()
+		if time.Now().After(next) {
+			next = next.Add(time.Minute)
+			fmt.Printf("soak: %s: %d operations, %d violations so far\n", time.Since(start).Round(time.Second), d.total(), len(d.observer.Violations()))
+		}
+		time.Sleep(time.Duration(20+d.rng.IntN(130)) * time.Millisecond)
+	}
+
+	fmt.Println("soak: draining: every consumer deleted, then every server; all must go")
+	left := d.drain()
+	for deadline := time.Now().Add(bounds.Lag + bounds.Confirm + 5*time.Second); time.Now().Before(deadline) && d.observer.Pending() > 0; {
+		time.Sleep(500 * time.Millisecond)
+	}
+	d.report(seed, duration, left)
+}
+
+// setUp starts the local control plane, the bundle's RBAC, one test MCP server per server of the
+// pool, the observer (watching before anything is written), the pool's namespaces and bin/manager,
+// in bin/soak/<name>. Everything stops when the test ends.
+func setUp(t *testing.T, seed uint64, name string) *driver {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	root, err := utils.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +119,7 @@ func TestSoak(t *testing.T) {
 	}
 	// One directory per seed: runs with different seeds can go side by side (each reaps only the
 	// processes its own directory records).
-	dir := filepath.Join(root, "bin", "soak", strconv.FormatUint(seed, 10))
+	dir := filepath.Join(root, "bin", "soak", name)
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +140,7 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = cluster.Stop() }()
+	t.Cleanup(func() { _ = cluster.Stop() })
 	cfg := rest.CopyConfig(cluster.Config)
 	cfg.QPS, cfg.Burst = 200, 400 // client-go's default (5 per second) would pace the soak, not the operator
 	client, err := dynamic.NewForConfig(cfg)
@@ -140,7 +166,7 @@ func TestSoak(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer func() { _ = srv.Close() }()
+			t.Cleanup(func() { _ = srv.Close() })
 			d.upstream[ns+"/"+s] = srv
 		}
 	}
@@ -169,29 +195,12 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Println("soak: starting bin/manager")
-	if err := d.manager.start(); err != nil {
+	if err := startManager(d.manager); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = d.manager.stop() }()
+	t.Cleanup(func() { _ = d.manager.Stop() })
 
-	start := time.Now()
-	d.lastKill = start
-	fmt.Printf("soak: random operations for %s\n", duration)
-	for next := start.Add(time.Minute); time.Since(start) < duration; {
-		d.step()
-		if time.Now().After(next) {
-			next = next.Add(time.Minute)
-			fmt.Printf("soak: %s: %d operations, %d violations so far\n", time.Since(start).Round(time.Second), d.total(), len(d.observer.Violations()))
-		}
-		time.Sleep(time.Duration(20+d.rng.IntN(130)) * time.Millisecond)
-	}
-
-	fmt.Println("soak: draining: every consumer deleted, then every server; all must go")
-	left := d.drain()
-	for deadline := time.Now().Add(bounds.Lag + bounds.Confirm + 5*time.Second); time.Now().Before(deadline) && d.observer.Pending() > 0; {
-		time.Sleep(500 * time.Millisecond)
-	}
-	d.report(seed, duration, left)
+	return d
 }
 
 // driver performs the random operations, and tells the observer what it does.
@@ -201,7 +210,7 @@ type driver struct {
 	client   dynamic.Interface
 	rng      *rand.Rand
 	observer *Observer
-	manager  *manager
+	manager  *localcluster.Manager
 	upstream map[string]*mcpserver.Server // by namespace/server
 	uids     map[string]types.UID         // the consumers the driver created, by namespace/name
 	ops      map[string]int
@@ -346,12 +355,12 @@ func (d *driver) deleteNamespace(ns string) error {
 
 func (d *driver) restartManager() error {
 	d.observer.ManagerDown()
-	if err := d.manager.kill(); err != nil {
+	if err := d.manager.Kill(); err != nil {
 		return err
 	}
 	time.Sleep(time.Duration(d.rng.IntN(3000)) * time.Millisecond)
-	if err := d.manager.start(); err != nil {
-		d.t.Fatalf("bin/manager does not start again: %v\n%s", err, tail(d.manager.log, 40))
+	if err := startManager(d.manager); err != nil {
+		d.t.Fatalf("bin/manager does not start again: %v\n%s", err, tail(d.manager.Log, 40))
 	}
 	d.observer.ManagerUp()
 	return nil
@@ -400,11 +409,15 @@ func (d *driver) toolFilter() string {
 }
 
 func (d *driver) createServer(ns, name string) error {
-	s := newObject(KindServer, "mcp.toolregistry.io/v1alpha1", ns, name)
 	policy := "Delete"
 	if d.rng.IntN(3) == 0 {
 		policy = "Orphan"
 	}
+	return d.createServerWith(ns, name, policy)
+}
+
+func (d *driver) createServerWith(ns, name, policy string) error {
+	s := newObject(KindServer, "mcp.toolregistry.io/v1alpha1", ns, name)
 	spec := map[string]any{
 		"url": d.upstream[ns+"/"+name].URL(), "transport": "StreamableHTTP", "syncInterval": "10s", "timeout": "5s", "deletionPolicy": policy,
 		"auth": map[string]any{"type": "Bearer", "bearer": map[string]any{"secretRef": map[string]any{"name": tokenName, "key": "token"}}},
@@ -621,7 +634,7 @@ func (d *driver) report(seed uint64, duration time.Duration, left []string) {
 	}
 	sort.Strings(kinds)
 	var b strings.Builder
-	fmt.Fprintf(&b, "SOAK seed %d, duration %s, %d operations, %d manager runs\n", seed, duration, d.total(), d.manager.runs)
+	fmt.Fprintf(&b, "SOAK seed %d, duration %s, %d operations, %d manager runs\n", seed, duration, d.total(), d.manager.Runs)
 	for _, k := range kinds {
 		fmt.Fprintf(&b, "SOAK   %-40s %6d", k, d.ops[k])
 		if d.failed[k] > 0 {
@@ -643,6 +656,6 @@ func (d *driver) report(seed uint64, duration time.Duration, left []string) {
 	fmt.Print(b.String())
 	if len(violations) > 0 || len(left) > 0 {
 		d.t.Errorf("soak failed (SOAK_SEED=%d): %d violations; servers left after the drain: %v\nend of the manager log (%s):\n%s",
-			seed, len(violations), left, d.manager.log, tail(d.manager.log, 60))
+			seed, len(violations), left, d.manager.Log, tail(d.manager.Log, 60))
 	}
 }
