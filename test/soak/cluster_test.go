@@ -121,8 +121,12 @@ func ptrTo[T any](v T) *T { return &v }
 // newManager is bin/manager as the install bundle's ServiceAccount, with leader election on a
 // short lease (a restart after SIGKILL takes over in seconds).
 func newManager(root, dir, kubeconfig string) (*localcluster.Manager, error) {
+	bin := filepath.Join(root, "bin", "manager")
+	if v := os.Getenv("SOAK_MANAGER"); v != "" {
+		bin = v // another build, e.g. a deliberately broken one
+	}
 	m := &localcluster.Manager{
-		Bin: filepath.Join(root, "bin", "manager"), Log: filepath.Join(dir, "manager.log"),
+		Bin: bin, Log: filepath.Join(dir, "manager.log"),
 		Env: []string{"KUBECONFIG=" + kubeconfig},
 	}
 	return m, freshPorts(m)
