@@ -86,11 +86,17 @@ func TestSoak(t *testing.T) {
 	start := time.Now()
 	d.lastKill = start
 	fmt.Printf("soak: random operations for %s\n", duration)
+	printed := 0
 	for next := start.Add(time.Minute); time.Since(start) < duration; {
 		d.step()
 		if time.Now().After(next) {
 			next = next.Add(time.Minute)
-			fmt.Printf("soak: %s: %d operations, %d violations so far\n", time.Since(start).Round(time.Second), d.total(), len(d.observer.Violations()))
+			violations := d.observer.Violations()
+			fmt.Printf("soak: %s: %d operations, %d violations so far\n", time.Since(start).Round(time.Second), d.total(), len(violations))
+			for _, v := range violations[printed:] {
+				fmt.Printf("soak: violation: %s\n", v)
+			}
+			printed = len(violations)
 		}
 		time.Sleep(time.Duration(20+d.rng.IntN(130)) * time.Millisecond)
 	}
