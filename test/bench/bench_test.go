@@ -81,7 +81,7 @@ func BenchmarkOperator(b *testing.B) {
 				so = e.syncApply(b, big, n)
 			}
 			baselines := func() {
-				if err := e.mgr.stop(); err != nil {
+				if err := e.mgr.Stop(); err != nil {
 					b.Fatal(err)
 				}
 				f = e.floor(b, n)
@@ -137,7 +137,7 @@ func BenchmarkOperator(b *testing.B) {
 // startManager starts bin/manager again and waits until its controllers act (a new server gets
 // its finalizer), so that no measurement includes the manager's start-up.
 func (e *env) startManager(b *testing.B) {
-	if err := e.mgr.start(); err != nil {
+	if err := e.mgr.Start(); err != nil {
 		b.Fatal(err)
 	}
 	ns := e.namespace(b, "bench-warm")

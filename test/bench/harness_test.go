@@ -115,10 +115,10 @@ func startEnv(b *testing.B, managerArgs ...string) *env {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := e.mgr.start(); err != nil {
+	if err := e.mgr.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = e.mgr.stop() })
+	b.Cleanup(func() { _ = e.mgr.Stop() })
 	return e
 }
 
@@ -131,12 +131,11 @@ func withCodecs(cfg *rest.Config) *rest.Config {
 	return cfg
 }
 
-// manager is bin/manager as its own process, with probes and plain-HTTP metrics on loopback.
+// manager is bin/manager as its own process, with probes, plain-HTTP metrics and pprof on
+// loopback.
 type manager struct {
-	binary, kubeconfig, log string
-	metrics, probe, pprof   string
-	args                    []string
-	proc                    *localcluster.Process
+	localcluster.Manager
+	metrics, pprof string
 }
 
 func newManager(binary, kubeconfig, dir string, extra []string) (*manager, error) {
@@ -149,51 +148,18 @@ func newManager(binary, kubeconfig, dir string, extra []string) (*manager, error
 		ports[i] = p
 	}
 	m := &manager{
-		binary: binary, kubeconfig: kubeconfig, log: filepath.Join(dir, "manager.log"),
-		probe:   fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		Manager: localcluster.Manager{Bin: binary, Env: []string{"KUBECONFIG=" + kubeconfig}, Log: filepath.Join(dir, "manager.log"),
+			Probe: fmt.Sprintf("127.0.0.1:%d", ports[0])},
 		metrics: fmt.Sprintf("127.0.0.1:%d", ports[1]),
 		pprof:   fmt.Sprintf("127.0.0.1:%d", ports[2]),
 	}
-	m.args = append([]string{
-		"--health-probe-bind-address=" + m.probe,
+	m.Args = append([]string{
+		"--health-probe-bind-address=" + m.Probe,
 		"--metrics-bind-address=" + m.metrics, "--metrics-secure=false",
 		"--pprof-bind-address=" + m.pprof,
 		"--endpoint-allow-cidrs=127.0.0.0/8",
 	}, extra...)
 	return m, nil
-}
-
-// start runs the manager and waits until its readiness probe answers and its caches have synced
-// (the probe answers once the controllers started).
-func (m *manager) start() error {
-	var err error
-	m.proc, err = localcluster.StartProcess(m.binary, m.args, []string{"KUBECONFIG=" + m.kubeconfig}, m.log)
-	if err != nil {
-		return fmt.Errorf("cannot start bin/manager: %w", err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if m.proc.Exited() {
-			return fmt.Errorf("bin/manager exited with code %d; see %s", m.proc.ExitCode(), m.log)
-		}
-		if resp, err := http.Get("http://" + m.probe + "/readyz"); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("bin/manager not ready within 60s; see %s", m.log)
-}
-
-func (m *manager) stop() error {
-	if m.proc == nil {
-		return nil
-	}
-	err := m.proc.Stop(10 * time.Second)
-	m.proc = nil
-	return err
 }
 
 // profile, when BENCH_PROFILE names a directory, records a CPU profile of the manager for the
@@ -219,7 +185,7 @@ func (m *manager) profile(name string, seconds int) (stop func()) {
 
 // rssBytes is the manager's resident set size (VmRSS).
 func (m *manager) rssBytes() float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.proc.Pid()))
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.Pid()))
 	if err != nil {
 		return 0
 	}
@@ -234,7 +200,7 @@ func (m *manager) rssBytes() float64 {
 
 // cpuSeconds is the CPU time (user and system) the manager has used.
 func (m *manager) cpuSeconds() float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", m.proc.Pid()))
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", m.Pid()))
 	if err != nil {
 		return 0
 	}

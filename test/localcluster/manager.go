@@ -26,8 +26,8 @@ import (
 )
 
 // Manager is bin/manager running as its own process, as in a Deployment, for the suites that run
-// it against a local control plane (the soak; the e2e harness keeps its own until its drills move
-// to this one). Each run appends to Log, after a "===== manager run N =====" line.
+// it against a local control plane (the soak and test/bench; the e2e harness keeps its own until
+// its drills move to this one). Each run appends to Log, after a "===== manager run N =====" line.
 type Manager struct {
 	// Bin is the manager binary; Args and Env its flags and extra environment (KUBECONFIG).
 	Bin  string
@@ -79,5 +79,13 @@ func (m *Manager) Kill() error {
 	}
 }
 
-// Stop stops the manager (SIGTERM, then SIGKILL after 10 s).
-func (m *Manager) Stop() error { return m.proc.Stop(10 * time.Second) }
+// Stop stops the manager (SIGTERM, then SIGKILL after 10 s); nothing when it does not run.
+func (m *Manager) Stop() error {
+	if m.proc == nil {
+		return nil
+	}
+	return m.proc.Stop(10 * time.Second)
+}
+
+// Pid is the process id of the manager's current run.
+func (m *Manager) Pid() int { return m.proc.Pid() }
