@@ -307,6 +307,13 @@ func orphaning(server *mcpv1alpha1.MCPServer) bool {
 // orphan releases the server's MCPTools and owned Secrets (drops its ownerReference) and removes
 // the finalizer.
 func (r *MCPServerReconciler) orphan(ctx context.Context, server *mcpv1alpha1.MCPServer, owned []*mcpv1alpha1.MCPTool, secrets []*metav1.PartialObjectMetadata) (ctrl.Result, error) {
+	// The cache may not have seen a tool the previous pass created: once the server is gone, the
+	// garbage collector would delete a tool still owned by it, which Orphan promises to keep. A
+	// live read finds every tool that still names this server as its owner.
+	owned, err := r.liveOwnedTools(ctx, server, owned)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	objects := make([]client.Object, 0, len(owned)+len(secrets))
 	for _, t := range owned {
 		objects = append(objects, t)
@@ -333,6 +340,25 @@ func (r *MCPServerReconciler) orphan(ctx context.Context, server *mcpv1alpha1.MC
 	r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, "Orphaned", "Delete",
 		"Deleted MCPServer %s and kept its %d MCPTools and %d owned Secrets, now without an owner", server.Name, len(owned), len(secrets))
 	return ctrl.Result{}, nil
+}
+
+// liveOwnedTools adds to owned, from a live read, the MCPTools the server still owns that the
+// cache did not show.
+func (r *MCPServerReconciler) liveOwnedTools(ctx context.Context, server *mcpv1alpha1.MCPServer, owned []*mcpv1alpha1.MCPTool) ([]*mcpv1alpha1.MCPTool, error) {
+	list := &mcpv1alpha1.MCPToolList{}
+	if err := r.APIReader.List(ctx, list, client.InNamespace(server.Namespace), client.MatchingLabels{mcpv1alpha1.ServerLabel: server.Name}); err != nil {
+		return nil, fmt.Errorf("cannot list the MCPTools of MCPServer %q: %w", server.Name, err)
+	}
+	known := map[string]bool{}
+	for _, t := range owned {
+		known[t.Name] = true
+	}
+	for i := range list.Items {
+		if t := &list.Items[i]; !known[t.Name] && registry.OwnedBy(t, server) {
+			owned = append(owned, t)
+		}
+	}
+	return owned, nil
 }
 
 // ownedSecrets lists, through the metadata cache's owner index, the Secrets this server controls.
