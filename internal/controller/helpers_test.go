@@ -34,6 +34,7 @@ import (
 
 	mcpv1alpha1 "github.com/toolregistry/mcp-registry-operator/api/v1alpha1"
 	"github.com/toolregistry/mcp-registry-operator/test/mcpserver"
+	"github.com/toolregistry/mcp-registry-operator/test/utils"
 )
 
 func newNamespace() string {
@@ -155,24 +156,7 @@ func eventNotes(c client.Client, namespace, name, reason string) ([]string, erro
 // metricValue sums a metric family from the operator's registry: gauge and counter values, or the
 // sample count of a histogram.
 func metricValue(g Gomega, name string) float64 {
-	families, err := testRegistry.Gather()
+	total, _, err := utils.MetricSum(testRegistry, name, nil)
 	g.Expect(err).NotTo(HaveOccurred())
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		total := 0.0
-		for _, m := range f.GetMetric() {
-			switch {
-			case m.Gauge != nil:
-				total += m.GetGauge().GetValue()
-			case m.Counter != nil:
-				total += m.GetCounter().GetValue()
-			case m.Histogram != nil:
-				total += float64(m.GetHistogram().GetSampleCount())
-			}
-		}
-		return total
-	}
-	return 0
+	return total
 }

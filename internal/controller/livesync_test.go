@@ -489,19 +489,11 @@ func TestLiveSyncFollowsTheLeader(t *testing.T) {
 		}
 	}
 	streams := func(m *liveManager, state string) float64 {
-		families, err := m.registry.Gather()
-		if err != nil {
-			t.Fatal(err)
+		n, found, err := utils.MetricSum(m.registry, "mcp_registry_live_streams", map[string]string{"state": state})
+		if err != nil || !found {
+			t.Fatalf("no mcp_registry_live_streams{state=%q}: %v", state, err)
 		}
-		for _, f := range families {
-			for _, s := range f.GetMetric() {
-				if f.GetName() == "mcp_registry_live_streams" && s.GetLabel()[0].GetValue() == state {
-					return s.GetGauge().GetValue()
-				}
-			}
-		}
-		t.Fatal("no mcp_registry_live_streams")
-		return 0
+		return n
 	}
 
 	a := runLiveSyncManager(t, env.Config, env.Scheme, liveManagerOptions{maxStreams: 10, leaderElection: true, identity: "a"})

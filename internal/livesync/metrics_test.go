@@ -23,30 +23,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/toolregistry/mcp-registry-operator/internal/metrics"
+	"github.com/toolregistry/mcp-registry-operator/test/utils"
 )
 
-// metricValue is the value of the sample of family name whose one label has value label ("" for
-// a family without labels); -1 when there is none.
-func metricValue(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
+// metricValue is the sum of the samples of family name with the labels given; -1 when there is
+// none.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
-	families, err := reg.Gather()
+	v, found, err := utils.MetricSum(reg, name, labels)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, s := range f.GetMetric() {
-			if l := s.GetLabel(); (len(l) == 0 && label == "") || (len(l) == 1 && l[0].GetValue() == label) {
-				if s.Gauge != nil {
-					return s.Gauge.GetValue()
-				}
-				return s.Counter.GetValue()
-			}
-		}
+	if !found {
+		return -1
 	}
-	return -1
+	return v
 }
 
 func TestMetrics(t *testing.T) {
@@ -55,15 +46,15 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expect := func(what, name, label string, want float64) {
+	expect := func(what, name string, labels map[string]string, want float64) {
 		t.Helper()
-		eventually(t, what, func() bool { return metricValue(t, reg, name, label) == want })
+		eventually(t, what, func() bool { return metricValue(t, reg, name, labels) == want })
 	}
 	expectStreams := func(connected, connecting, waiting float64) {
 		t.Helper()
-		expect("connected streams", "mcp_registry_live_streams", metrics.StreamConnected, connected)
-		expect("connecting streams", "mcp_registry_live_streams", metrics.StreamConnecting, connecting)
-		expect("waiting streams", "mcp_registry_live_streams", metrics.StreamWaiting, waiting)
+		expect("connected streams", "mcp_registry_live_streams", map[string]string{"state": metrics.StreamConnected}, connected)
+		expect("connecting streams", "mcp_registry_live_streams", map[string]string{"state": metrics.StreamConnecting}, connecting)
+		expect("waiting streams", "mcp_registry_live_streams", map[string]string{"state": metrics.StreamWaiting}, waiting)
 	}
 
 	d := newFakeDialer()
@@ -82,32 +73,32 @@ func TestMetrics(t *testing.T) {
 	m.Ensure(key("b"), 1, endpoint("b"))
 	eventually(t, "a Connected", connected(m, "a"))
 	expectStreams(1, 0, 1)
-	expect("a failed dial", "mcp_registry_live_stream_failures_total", "", 1)
-	expect("the sync after a reconnect", "mcp_registry_live_syncs_total", metrics.LiveSyncReconnect, 1)
+	expect("a failed dial", "mcp_registry_live_stream_failures_total", nil, 1)
+	expect("the sync after a reconnect", "mcp_registry_live_syncs_total", map[string]string{"reason": metrics.LiveSyncReconnect}, 1)
 
 	c := d.last(url)
 	for range 4 {
 		c.notify()
 	}
-	expect("notifications", "mcp_registry_live_notifications_total", "", 4)
-	expect("one debounced sync", "mcp_registry_live_syncs_total", metrics.LiveSyncNotification, 1)
+	expect("notifications", "mcp_registry_live_notifications_total", nil, 4)
+	expect("one debounced sync", "mcp_registry_live_syncs_total", map[string]string{"reason": metrics.LiveSyncNotification}, 1)
 
 	// Burst is 3: three more syncs go at once, the next waits (RefillEvery is an hour).
 	for i := range 3 {
 		c.notify()
-		expect("a burst sync", "mcp_registry_live_syncs_total", metrics.LiveSyncNotification, float64(min(i+2, 3)))
+		expect("a burst sync", "mcp_registry_live_syncs_total", map[string]string{"reason": metrics.LiveSyncNotification}, float64(min(i+2, 3)))
 	}
-	expect("rate-limited once", "mcp_registry_live_rate_limited_total", "", 1)
+	expect("rate-limited once", "mcp_registry_live_rate_limited_total", nil, 1)
 	c.notify()
-	expect("still once", "mcp_registry_live_rate_limited_total", "", 1)
+	expect("still once", "mcp_registry_live_rate_limited_total", nil, 1)
 
 	// A stream lost: counted, and connecting until it is back.
 	d.fail(url, errors.New("connection refused"), errors.New("connection refused"), errors.New("connection refused"))
 	c.drop(errors.New("the server closed the stream"))
-	expect("the lost stream and its failed dials", "mcp_registry_live_stream_failures_total", "", 5)
+	expect("the lost stream and its failed dials", "mcp_registry_live_stream_failures_total", nil, 5)
 	eventually(t, "a Connected again", func() bool { return d.count(url) == 2 && connected(m, "a")() })
 	expectStreams(1, 0, 1)
-	expect("the sync after the reconnect", "mcp_registry_live_syncs_total", metrics.LiveSyncReconnect, 2)
+	expect("the sync after the reconnect", "mcp_registry_live_syncs_total", map[string]string{"reason": metrics.LiveSyncReconnect}, 2)
 
 	m.Stop(key("a"))
 	expectStreams(1, 0, 0) // b took the slot
