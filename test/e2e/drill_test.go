@@ -72,11 +72,11 @@ func drillRand(t *testing.T) *rand.Rand {
 // leads. The suite's manager is put back afterwards.
 func drillManagers(t *testing.T, n int) []*manager {
 	t.Helper()
-	if err := suite.manager.stop(); err != nil {
+	if err := suite.manager.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := suite.manager.start(); err != nil {
+		if err := suite.manager.Start(); err != nil {
 			t.Errorf("cannot restart the suite's manager: %v", err)
 		}
 	})
@@ -98,26 +98,26 @@ func startDrillManager(t *testing.T, i int) *manager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.log = filepath.Join(suite.dir, fmt.Sprintf("manager-%s-%d.log", strings.ReplaceAll(t.Name(), "/", "-"), i))
+	m.Log = filepath.Join(suite.dir, fmt.Sprintf("manager-%s-%d.log", strings.ReplaceAll(t.Name(), "/", "-"), i))
 	var args []string
-	for _, a := range m.args {
+	for _, a := range m.Args {
 		if !strings.HasPrefix(a, "--leader-elect-") || strings.HasPrefix(a, "--leader-elect-namespace") {
 			args = append(args, a)
 		}
 	}
-	m.args = args
-	if err := m.start(); err != nil {
+	m.Args = args
+	if err := m.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = m.stop() })
-	t.Logf("drill manager %d: bin/manager %s (pid %d, log %s)", i, strings.Join(m.args, " "), m.proc.Pid(), m.log)
+	t.Cleanup(func() { _ = m.Stop() })
+	t.Logf("drill manager %d: bin/manager %s (pid %d, log %s)", i, strings.Join(m.Args, " "), m.Pid(), m.Log)
 	return m
 }
 
 // acquisitions counts how often the manager logged that it acquired the leader lease, over all
 // its runs (its log is appended to).
 func (m *manager) acquisitions() int {
-	log, _ := os.ReadFile(m.log)
+	log, _ := os.ReadFile(m.Log)
 	return strings.Count(string(log), "Successfully acquired lease")
 }
 
@@ -128,7 +128,7 @@ func waitAcquired(t *testing.T, m *manager, before int, timeout time.Duration) t
 	deadline := time.Now().Add(timeout)
 	for m.acquisitions() <= before {
 		if time.Now().After(deadline) {
-			t.Fatalf("the manager (pid %d) did not acquire the lease within %s; see %s", m.proc.Pid(), timeout, m.log)
+			t.Fatalf("the manager (pid %d) did not acquire the lease within %s; see %s", m.Pid(), timeout, m.Log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

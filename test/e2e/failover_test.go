@@ -154,9 +154,9 @@ func (f *failover) kill(what string, graceful bool, meanwhile func(signaled time
 	signaled := time.Now()
 	var err error
 	if graceful {
-		err = f.leader.stop()
+		err = f.leader.Stop()
 	} else {
-		err = f.leader.kill9()
+		err = f.leader.Kill()
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func (f *failover) kill(what string, graceful bool, meanwhile func(signaled time
 		shippedLeaseDuration, shippedRetryPeriod, old.transitions, l.transitions)
 	stopped := f.leader
 	f.leader, f.standby = f.standby, stopped
-	if err := stopped.start(); err != nil {
+	if err := stopped.Start(); err != nil {
 		t.Fatal(err)
 	}
 }

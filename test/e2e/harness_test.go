@@ -29,19 +29,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -233,11 +230,11 @@ func runSuite(m *testing.M) (code int) {
 	if err != nil {
 		return fail("%v", err)
 	}
-	fmt.Printf("e2e: starting the manager: bin/manager %s\n", strings.Join(suite.manager.args, " "))
-	if err := suite.manager.start(); err != nil {
+	fmt.Printf("e2e: starting the manager: bin/manager %s\n", strings.Join(suite.manager.Args, " "))
+	if err := suite.manager.Start(); err != nil {
 		return fail("%v", err)
 	}
-	addStop(func() { _ = suite.manager.stop() })
+	addStop(func() { _ = suite.manager.Stop() })
 
 	code = m.Run()
 	if code != 0 {
@@ -248,16 +245,12 @@ func runSuite(m *testing.M) (code int) {
 
 // manager is bin/manager running as its own process, as in a Deployment: leader election on (with
 // a short lease, so a restart after kill -9 takes over in seconds), probes and secure metrics on
-// loopback ports.
+// loopback ports; run, killed and stopped through test/localcluster.Manager.
 type manager struct {
-	args       []string
+	localcluster.Manager
 	kubeconfig string
 	metrics    string // host:port of the secure metrics endpoint
 	registry   string // host:port of the MCP Registry API
-	probe      string
-	log        string
-	proc       *localcluster.Process
-	runs       int
 }
 
 func newManager(kubeconfig string) (*manager, error) {
@@ -274,67 +267,24 @@ func newManager(kubeconfig string) (*manager, error) {
 		return nil, err
 	}
 	return &manager{
+		Manager: localcluster.Manager{
+			Bin: filepath.Join(suite.root, "bin", "manager"), Env: []string{"KUBECONFIG=" + kubeconfig},
+			Log: filepath.Join(suite.dir, "manager.log"), Probe: fmt.Sprintf("127.0.0.1:%d", probe),
+			Args: []string{
+				"--leader-elect", "--leader-elect-namespace=" + operatorNamespace,
+				"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms",
+				// The suite's MCP servers listen on 127.0.0.1; 127.0.0.2 stands for a host the policy denies.
+				"--endpoint-allow-cidrs=127.0.0.1/32",
+				fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe),
+				fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metrics),
+				fmt.Sprintf("--registry-bind-address=127.0.0.1:%d", registry),
+			},
+		},
 		kubeconfig: kubeconfig,
 		metrics:    fmt.Sprintf("127.0.0.1:%d", metrics),
 		registry:   fmt.Sprintf("127.0.0.1:%d", registry),
-		probe:      fmt.Sprintf("127.0.0.1:%d", probe),
-		log:        filepath.Join(suite.dir, "manager.log"),
-		args: []string{
-			"--leader-elect", "--leader-elect-namespace=" + operatorNamespace,
-			"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms",
-			// The suite's MCP servers listen on 127.0.0.1; 127.0.0.2 stands for a host the policy denies.
-			"--endpoint-allow-cidrs=127.0.0.1/32",
-			fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe),
-			fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metrics),
-			fmt.Sprintf("--registry-bind-address=127.0.0.1:%d", registry),
-		},
 	}, nil
 }
-
-// start runs the manager and waits until it answers its readiness probe.
-func (m *manager) start() error {
-	m.runs++
-	f, err := os.OpenFile(m.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err == nil {
-		fmt.Fprintf(f, "===== manager run %d =====\n", m.runs)
-		_ = f.Close()
-	}
-	m.proc, err = localcluster.StartProcess(filepath.Join(suite.root, "bin", "manager"), m.args,
-		[]string{"KUBECONFIG=" + m.kubeconfig}, m.log)
-	if err != nil {
-		return fmt.Errorf("cannot start bin/manager: %w", err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if m.proc.Exited() {
-			return fmt.Errorf("bin/manager exited with code %d; see %s", m.proc.ExitCode(), m.log)
-		}
-		resp, err := http.Get("http://" + m.probe + "/readyz")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("bin/manager not ready within 60s; see %s", m.log)
-}
-
-// kill9 kills the manager outright (SIGKILL): no lease release, no cleanup.
-func (m *manager) kill9() error {
-	if err := syscall.Kill(m.proc.Pid(), syscall.SIGKILL); err != nil {
-		return err
-	}
-	select {
-	case <-m.proc.Done():
-		return nil
-	case <-time.After(10 * time.Second):
-		return errors.New("bin/manager did not die after SIGKILL")
-	}
-}
-
-func (m *manager) stop() error { return m.proc.Stop(10 * time.Second) }
 
 const (
 	operatorNamespace      = "mcp-registry-operator-system"

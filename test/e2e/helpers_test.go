@@ -52,7 +52,7 @@ func newUser(t testing.TB, ns string) *user {
 		if t.Failed() {
 			out, _ := runKubectl("", "get", "mcpservers,mcptools,deployments,secrets,events", "-n", ns, "-o", "wide")
 			t.Logf("left in %s:\n%s", ns, out)
-			if log, err := os.ReadFile(suite.manager.log); err == nil {
+			if log, err := os.ReadFile(suite.manager.Log); err == nil {
 				t.Logf("end of the manager log:\n%s", tail(string(log), 40))
 			}
 		}

@@ -110,7 +110,7 @@ func BenchmarkIdleLiveStreams(b *testing.B) {
 	sample := func() idleSample {
 		b.Helper()
 		time.Sleep(15 * time.Second) // settle: the last syncs' follow-up passes, GC
-		pid := suite.manager.proc.Pid()
+		pid := suite.manager.Pid()
 		before, requests, rv := cpuSeconds(b, pid), upstream.Requests(), versions()
 		start := time.Now()
 		time.Sleep(window)

@@ -174,10 +174,10 @@ func TestOAuth2(t *testing.T) {
 		tokensBefore[name] = toks
 		u.secrets = append(u.secrets, toks...)
 	}
-	if err := suite.manager.kill9(); err != nil {
+	if err := suite.manager.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	if err := suite.manager.start(); err != nil {
+	if err := suite.manager.Start(); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range names {

@@ -223,23 +223,23 @@ func TestRegistryAPI(t *testing.T) {
 func restartManager(t *testing.T, extra ...string) {
 	t.Helper()
 	m := suite.manager
-	args := m.args
-	if err := m.stop(); err != nil {
+	args := m.Args
+	if err := m.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	m.args = append(slices.Clone(args), extra...)
+	m.Args = append(slices.Clone(args), extra...)
 	t.Cleanup(func() {
-		_ = m.stop()
-		m.args = args
-		if err := m.start(); err != nil {
+		_ = m.Stop()
+		m.Args = args
+		if err := m.Start(); err != nil {
 			t.Errorf("cannot restart the suite's manager: %v", err)
 		}
 	})
-	if err := m.start(); err != nil {
+	if err := m.Start(); err != nil {
 		t.Fatal(err)
 	}
 	if err := waitListening(m.registry, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("manager restarted: bin/manager %s", strings.Join(m.args, " "))
+	t.Logf("manager restarted: bin/manager %s", strings.Join(m.Args, " "))
 }

@@ -89,11 +89,11 @@ func TestControlPlaneOutage(t *testing.T) {
 		t.Fatalf("the user's Secret was changed (resourceVersion %s, was %s)", rv, userSecretVersion)
 	}
 	for i, m := range ms {
-		log, err := os.ReadFile(m.log)
+		log, err := os.ReadFile(m.Log)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("DRILL: manager %d logged %d reconciler errors over the drill (%d runs)", i, strings.Count(string(log), "Reconciler error"), m.runs)
+		t.Logf("DRILL: manager %d logged %d reconciler errors over the drill (%d runs)", i, strings.Count(string(log), "Reconciler error"), m.Runs)
 	}
 }
 
@@ -192,7 +192,7 @@ func (o *drillOutage) run() time.Time {
 	runs := make([]int, len(o.ms))
 	acquired := make([]int, len(o.ms))
 	for i, m := range o.ms {
-		runs[i], acquired[i] = m.runs, m.acquisitions()
+		runs[i], acquired[i] = m.Runs, m.acquisitions()
 	}
 	o.before = scrapeAPIServer(t)
 	stopped, err := suite.cluster.StopComponent(o.component)
@@ -213,20 +213,20 @@ func (o *drillOutage) run() time.Time {
 		// as it can.
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			log, _ := os.ReadFile(leader.log)
+			log, _ := os.ReadFile(leader.Log)
 			if strings.Contains(string(log), "Standing for election again with the same identity") {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("the manager did not step down during an outage longer than its renew deadline; see %s", leader.log)
+				t.Fatalf("the manager did not step down during an outage longer than its renew deadline; see %s", leader.Log)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		t.Logf("DRILL %s: the manager stepped down during the outage and stood again in the same process (pid %d)", o.component, leader.proc.Pid())
+		t.Logf("DRILL %s: the manager stepped down during the outage and stood again in the same process (pid %d)", o.component, leader.Pid())
 	}
 	for i, m := range o.ms {
-		if m.proc.Exited() || m.runs != runs[i] {
-			t.Fatalf("manager %d (pid %d) did not survive the outage; see %s", i, m.proc.Pid(), m.log)
+		if m.Exited() || m.Runs != runs[i] {
+			t.Fatalf("manager %d (pid %d) did not survive the outage; see %s", i, m.Pid(), m.Log)
 		}
 		if m.acquisitions() != acquired[i] {
 			t.Logf("DRILL %s: manager %d acquired the lease again after the outage", o.component, i)

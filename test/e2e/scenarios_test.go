@@ -198,12 +198,12 @@ data:
 		kill := time.Duration(rng.Int64N(int64(1500 * time.Millisecond)))
 		u.run("delete", "mcpserver", name, "--wait=false")
 		time.Sleep(kill)
-		if err := suite.manager.kill9(); err != nil {
+		if err := suite.manager.Kill(); err != nil {
 			t.Fatal(err)
 		}
 		left := len(u.toolsOf(name))
 		t.Logf("run %d: manager killed %s into the cascade, %d of %d MCPTools left", run+1, kill.Round(time.Millisecond), left, testServerTools)
-		if err := suite.manager.start(); err != nil {
+		if err := suite.manager.Start(); err != nil {
 			t.Fatal(err)
 		}
 		u.waitDeleted(90*time.Second, "mcpserver/"+name)

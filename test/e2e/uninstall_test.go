@@ -50,13 +50,13 @@ func TestUninstallKeepsTheRegistry(t *testing.T) {
 
 	// The operator is removed (its process stops, as when its Deployment is deleted): nothing in
 	// the registry changes.
-	if err := suite.manager.stop(); err != nil {
+	if err := suite.manager.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	restarted := false
 	t.Cleanup(func() {
 		if !restarted {
-			_ = suite.manager.start()
+			_ = suite.manager.Start()
 		}
 	})
 	time.Sleep(3 * time.Second)
@@ -69,7 +69,7 @@ func TestUninstallKeepsTheRegistry(t *testing.T) {
 
 	// Reinstalled: it adopts every object as it is. A spec change shows it reconciled the server,
 	// and its MCPTools are neither re-created nor rewritten.
-	if err := suite.manager.start(); err != nil {
+	if err := suite.manager.Start(); err != nil {
 		t.Fatal(err)
 	}
 	restarted = true
@@ -92,7 +92,7 @@ func TestUninstallKeepsTheRegistry(t *testing.T) {
 	if after := snapshot(); strings.Count(after, "\n") != strings.Count(before, "\n") {
 		t.Fatalf("a refused purge changed the registry:\n%s", after)
 	}
-	if err := suite.manager.stop(); err != nil {
+	if err := suite.manager.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	restarted = false
@@ -107,7 +107,7 @@ func TestUninstallKeepsTheRegistry(t *testing.T) {
 	if got := u.names("secrets"); contains(got, "everything-token") != "" {
 		t.Fatalf("the user's Secret is gone: %v", got)
 	}
-	if err := suite.manager.start(); err != nil {
+	if err := suite.manager.Start(); err != nil {
 		t.Fatal(err)
 	}
 	restarted = true

@@ -26,8 +26,7 @@ import (
 )
 
 // Manager is bin/manager running as its own process, as in a Deployment, for the suites that run
-// it against a local control plane (the soak and test/bench; the e2e harness keeps its own until
-// its drills move to this one). Each run appends to Log, after a "===== manager run N =====" line.
+// it against a local control plane (the e2e suite, the soak and test/bench). Each run appends to Log, after a "===== manager run N =====" line.
 type Manager struct {
 	// Bin is the manager binary; Args and Env its flags and extra environment (KUBECONFIG).
 	Bin  string
@@ -89,3 +88,6 @@ func (m *Manager) Stop() error {
 
 // Pid is the process id of the manager's current run.
 func (m *Manager) Pid() int { return m.proc.Pid() }
+
+// Exited reports whether the manager's current run has exited.
+func (m *Manager) Exited() bool { return m.proc.Exited() }
